@@ -1,0 +1,31 @@
+"""Fixtures shared by every app: one user per role, and an API client with a token."""
+
+import pytest
+
+from leadrelay.core.testing import TeamFactory, UserFactory
+from leadrelay.org.models import Role, Team
+
+
+@pytest.fixture
+def users(db):
+    """One user per role, with an IS team and an FS team managed by the managers."""
+    made = {role: UserFactory(username=role, roles=[role]) for role in Role.values}
+    made["is_rep2"] = UserFactory(username="is_rep2", roles=[Role.IS_REP])
+    made["fs_rep2"] = UserFactory(username="fs_rep2", roles=[Role.FS_REP])
+    TeamFactory(name="IS", function=Team.Function.INSIDE_SALES, manager=made["is_manager"],
+                members=[made["is_rep"], made["is_rep2"]])
+    TeamFactory(name="FS", function=Team.Function.FIELD_SALES, manager=made["fs_manager"],
+                members=[made["fs_rep"], made["fs_rep2"]])
+    return made
+
+
+@pytest.fixture
+def api_token_for(db):
+    """Make a bearer header for a user: api_token_for(user, scopes=[...])."""
+    from leadrelay.org.tokens import api_token_create
+
+    def make(user, scopes=("read", "write")):
+        _, secret = api_token_create(user=user, name="test", scopes=list(scopes))
+        return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+
+    return make

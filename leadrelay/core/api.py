@@ -1,0 +1,106 @@
+"""The REST API at /api/v1/: authentication, scopes and the one mapping of errors to HTTP."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import APIKeyCookie, HttpBearer
+
+from leadrelay.core.exceptions import LeadRelayError, PermissionDenied
+from leadrelay.org.tokens import api_token_authenticate
+
+READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+class TokenAuth(HttpBearer):
+    """`Authorization: Bearer lrt_…` personal tokens."""
+
+    def authenticate(self, request: HttpRequest, token: str):
+        api_token = api_token_authenticate(token)
+        if api_token is None:
+            return None
+        request.user = api_token.user
+        request.api_token = api_token
+        return api_token.user
+
+
+class SessionAuth(APIKeyCookie):
+    """The signed-in browser session (CSRF-checked), so the UI's own scripts can call the API."""
+
+    param_name = "sessionid"
+
+    def _get_key(self, request):
+        return request.COOKIES.get(self.param_name)
+
+    def authenticate(self, request: HttpRequest, key):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            request.api_token = None
+            return user
+        return None
+
+
+def require_scope(request: HttpRequest, scope: str) -> None:
+    """Token requests need the scope; session requests carry the user's full rights."""
+    token = getattr(request, "api_token", None)
+    if token is not None and scope not in token.scopes:
+        raise PermissionDenied(_("This token lacks the “%(scope)s” scope.") % {"scope": scope})
+
+
+def _field_name(loc: list) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "payload", "form")]
+    return ".".join(parts) or "__all__"
+
+
+def build_api() -> NinjaAPI:
+    api = NinjaAPI(
+        title="LeadRelay API",
+        version="1",
+        description="Accounts, leads, events and the inside-sales workflow. Authenticate with a personal token.",
+        auth=[TokenAuth(), SessionAuth(csrf=True)],
+        urls_namespace="api",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+
+    @api.exception_handler(LeadRelayError)
+    def business_error(request, exc: LeadRelayError):
+        return api.create_response(request, exc.as_dict(), status=exc.status)
+
+    @api.exception_handler(NinjaValidationError)
+    def validation_error(request, exc: NinjaValidationError):
+        fields: dict[str, list[str]] = {}
+        for error in exc.errors:
+            fields.setdefault(_field_name(list(error.get("loc", []))), []).append(str(error.get("msg", "")))
+        body = {"code": "invalid", "detail": _("Some fields are not valid."), "fields": fields}
+        return api.create_response(request, body, status=422)
+
+    @api.exception_handler(AuthenticationError)
+    def auth_error(request, exc):
+        return api.create_response(
+            request, {"code": "unauthenticated", "detail": _("A valid API token is required.")}, status=401
+        )
+
+    @api.exception_handler(HttpError)
+    def http_error(request, exc: HttpError):
+        return api.create_response(request, {"code": "error", "detail": str(exc)}, status=exc.status_code)
+
+    from django.apps import apps
+    from importlib import import_module
+
+    for config in apps.get_app_configs():
+        if not config.name.startswith("leadrelay."):
+            continue
+        try:
+            module = import_module(f"{config.name}.api")
+        except ModuleNotFoundError as error:
+            if error.name != f"{config.name}.api":
+                raise
+            continue
+        router = getattr(module, "router", None)
+        if router is not None:
+            api.add_router(getattr(module, "PREFIX", f"/{config.label}"), router, tags=[str(config.verbose_name)])
+    return api

@@ -1,0 +1,315 @@
+"""Writes to accounts and leads. Every state change is one atomic function that writes its history."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from leadrelay.core.exceptions import Conflict, InvalidInput, PermissionDenied
+from leadrelay.core.validation import full_clean_or_raise
+from leadrelay.leads import lifecycle
+from leadrelay.leads.lifecycle import Stage
+from leadrelay.leads.models import Account, AccountHistory, Lead, LeadHistory
+from leadrelay.leads.normalize import normalize_company_name, normalize_domain
+from leadrelay.leads.selectors import account_is_editable_by, lead_find_by_email, lead_is_editable_by
+from leadrelay.org.models import User
+
+ACCOUNT_FIELDS = frozenset(
+    {"name", "domains", "industry", "business_model", "employees", "region", "research_notes", "target_tier",
+     "owner", "is_customer"}
+)
+LEAD_FIELDS = frozenset(
+    {"email", "first_name", "last_name", "phone", "title", "account", "source", "consent_email",
+     "consent_tracking"}
+)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Account | User | Lead):
+        return value.pk
+    return value
+
+
+def _apply(instance, fields: Mapping[str, Any], allowed: frozenset[str]) -> dict[str, list]:
+    """Set `fields` on `instance`; return {field: [old, new]} for what actually changed."""
+    unknown = set(fields) - allowed
+    if unknown:
+        raise InvalidInput(fields={name: [_("This field cannot be set.")] for name in sorted(unknown)})
+    changes = {}
+    for name, value in fields.items():
+        old = getattr(instance, name)
+        if old != value:
+            changes[name] = [_json_value(old), _json_value(value)]
+            setattr(instance, name, value)
+    return changes
+
+
+def _clean_domains(domains) -> list[str]:
+    if isinstance(domains, str):
+        domains = [d for d in domains.replace("\n", ",").split(",")]
+    cleaned = []
+    for raw in domains or []:
+        domain = normalize_domain(str(raw))
+        if not domain:
+            continue
+        if "." not in domain or " " in domain or len(domain) > 253:
+            raise InvalidInput(fields={"domains": [_("“%(domain)s” is not a domain name.") % {"domain": raw}]})
+        if domain not in cleaned:
+            cleaned.append(domain)
+    return cleaned
+
+
+# Accounts -------------------------------------------------------------------------------------------
+
+
+def _check_account_write(actor: User | None, account: Account | None) -> None:
+    if actor is None:
+        return
+    from leadrelay.org.selectors import is_admin
+    from leadrelay.org.models import Role
+
+    if account is None:
+        if not (is_admin(actor) or actor.has_role(Role.IS_REP, Role.IS_MANAGER, Role.FS_REP, Role.FS_MANAGER)):
+            raise PermissionDenied()
+    elif not account_is_editable_by(actor, account):
+        raise PermissionDenied()
+
+
+@transaction.atomic
+def account_create(*, actor: User | None, name: str, **fields: Any) -> Account:
+    """Create an account; `actor=None` is the system (forms, imports)."""
+    _check_account_write(actor, None)
+    account = Account()
+    fields["name"] = (name or "").strip()
+    if "domains" in fields:
+        fields["domains"] = _clean_domains(fields["domains"])
+    _apply(account, fields, ACCOUNT_FIELDS)
+    account.primary_domain = account.domains[0] if account.domains else ""
+    account.normalized_name = normalize_company_name(account.name)
+    full_clean_or_raise(account)
+    account.save()
+    AccountHistory.objects.create(
+        account=account, actor=actor, at=timezone.now(), changes={"created": True}, reason=""
+    )
+    return account
+
+
+@transaction.atomic
+def account_update(*, actor: User | None, account: Account, reason: str = "", **fields: Any) -> Account:
+    """Change account fields and record who changed what. The company score follows (scoring app)."""
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    _check_account_write(actor, account)
+    if "name" in fields:
+        fields["name"] = (fields["name"] or "").strip()
+    if "domains" in fields:
+        fields["domains"] = _clean_domains(fields["domains"])
+    changes = _apply(account, fields, ACCOUNT_FIELDS)
+    if not changes:
+        return account
+    account.primary_domain = account.domains[0] if account.domains else ""
+    account.normalized_name = normalize_company_name(account.name)
+    full_clean_or_raise(account)
+    account.save()
+    AccountHistory.objects.create(account=account, actor=actor, at=timezone.now(), changes=changes, reason=reason)
+    transaction.on_commit(lambda: _account_changed(account.pk))
+    return account
+
+
+def _account_changed(account_id: int) -> None:
+    """Let other contexts react (the company score is recomputed whenever the account changes)."""
+    from leadrelay.core import hooks
+
+    hooks.emit("account_changed", account_id=account_id)
+
+
+@transaction.atomic
+def account_set_company_score(*, account: Account, score: int) -> None:
+    """Only the scoring app calls this."""
+    Account.objects.filter(pk=account.pk).update(company_score=score)
+    account.company_score = score
+
+
+# Leads ----------------------------------------------------------------------------------------------
+
+
+def _check_lead_write(actor: User | None, lead: Lead | None) -> None:
+    if actor is None:
+        return
+    from leadrelay.org.models import Role
+    from leadrelay.org.selectors import is_admin
+
+    if lead is None:
+        if not (is_admin(actor) or actor.has_role(Role.IS_REP, Role.IS_MANAGER, Role.FS_REP, Role.FS_MANAGER)):
+            raise PermissionDenied()
+    elif not lead_is_editable_by(actor, lead):
+        raise PermissionDenied()
+
+
+def _normalize_email(fields: dict) -> None:
+    if "email" in fields:
+        email = (fields["email"] or "").strip()
+        fields["email"] = email.lower() if email else None
+
+
+def _check_email_free(email: str | None, *, exclude_pk: int | None = None) -> None:
+    if not email:
+        return
+    existing = lead_find_by_email(email)
+    if existing is not None and existing.pk != exclude_pk:
+        raise InvalidInput(fields={"email": [_("A lead with this email already exists.")]})
+
+
+@transaction.atomic
+def lead_create(*, actor: User | None, stage: str = Stage.KNOWN, owner: User | None = None,
+                reason: str = "", **fields: Any) -> Lead:
+    """Create a lead (a person); without an email it is an anonymous visitor."""
+    _check_lead_write(actor, None)
+    _normalize_email(fields)
+    if stage not in (Stage.ANONYMOUS, Stage.KNOWN):
+        raise InvalidInput(fields={"stage": [_("A new lead starts as anonymous or known.")]})
+    if stage == Stage.KNOWN and not fields.get("email") and not fields.get("last_name") and not fields.get("phone"):
+        raise InvalidInput(fields={"email": [_("Give at least an email, a last name or a phone number.")]})
+    lead = Lead(stage=stage)
+    _apply(lead, fields, LEAD_FIELDS)
+    full_clean_or_raise(lead)
+    _check_email_free(lead.email)
+    now = timezone.now()
+    lead.stage_changed_at = now
+    if owner is not None:
+        lead.owner = owner
+        lead.assigned_at = now
+    try:
+        with transaction.atomic():
+            lead.save()
+    except IntegrityError:
+        raise InvalidInput(fields={"email": [_("A lead with this email already exists.")]}) from None
+    LeadHistory.objects.create(
+        lead=lead, kind=LeadHistory.Kind.CREATED, to_stage=stage, actor=actor, at=now, reason=reason,
+        data={"source": lead.source, "owner": owner.pk if owner else None},
+    )
+    return lead
+
+
+@transaction.atomic
+def lead_update(*, actor: User | None, lead: Lead, reason: str = "", **fields: Any) -> Lead:
+    """Change a lead's fields; the history keeps every old and new value and who changed it."""
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    _check_lead_write(actor, lead)
+    _normalize_email(fields)
+    changes = _apply(lead, fields, LEAD_FIELDS)
+    if not changes:
+        return lead
+    full_clean_or_raise(lead)
+    if "email" in changes:
+        _check_email_free(lead.email, exclude_pk=lead.pk)
+    lead.save(update_fields=[*changes, "updated_at"])
+    LeadHistory.objects.create(
+        lead=lead, kind=LeadHistory.Kind.UPDATED, actor=actor, at=timezone.now(), reason=reason,
+        data={"changes": changes},
+    )
+    if "account" in changes:
+        transaction.on_commit(lambda: _lead_changed(lead.pk))
+    return lead
+
+
+def _lead_changed(lead_id: int) -> None:
+    from leadrelay.core import hooks
+
+    hooks.emit("lead_changed", lead_id=lead_id)
+
+
+@transaction.atomic
+def lead_transition(*, actor: User | None, lead: Lead, to_stage: str, reason: str = "",
+                    workflow: bool = False, at: datetime | None = None, data: dict | None = None) -> Lead:
+    """Move a lead to `to_stage` if the lifecycle allows it, writing the history row.
+
+    `workflow=True` is for the services that own a step (scoring, handoff, sales); without it only
+    the moves a person may make by hand are allowed.
+    """
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if to_stage not in Stage.values:
+        raise InvalidInput(fields={"stage": [_("Unknown stage “%(stage)s”.") % {"stage": to_stage}]})
+    if not workflow:
+        _check_lead_write(actor, lead)
+    from_stage = lead.stage
+    if not lifecycle.is_allowed(from_stage, to_stage):
+        raise Conflict(
+            _("A lead cannot move from “%(from)s” to “%(to)s”.")
+            % {"from": Stage(from_stage).label, "to": Stage(to_stage).label},
+            code="illegal_transition",
+        )
+    if not workflow and not lifecycle.is_manual(from_stage, to_stage):
+        raise Conflict(
+            _("Moving a lead from “%(from)s” to “%(to)s” is done by its workflow, not by hand.")
+            % {"from": Stage(from_stage).label, "to": Stage(to_stage).label},
+            code="workflow_transition",
+        )
+    if to_stage in (Stage.NURTURE, Stage.DISQUALIFIED) and not workflow and not reason.strip():
+        raise InvalidInput(fields={"reason": [_("Say why the lead leaves inside sales.")]})
+    now = at or timezone.now()
+    lead.stage = to_stage
+    lead.stage_changed_at = now
+    update_fields = ["stage", "stage_changed_at", "updated_at"]
+    if to_stage == Stage.MQL:
+        lead.cycle += 1
+        update_fields.append("cycle")
+    lead.save(update_fields=update_fields)
+    LeadHistory.objects.create(
+        lead=lead, kind=LeadHistory.Kind.STAGE, from_stage=from_stage, to_stage=to_stage, actor=actor, at=now,
+        reason=reason, data=data or {},
+    )
+    return lead
+
+
+@transaction.atomic
+def lead_assign(*, actor: User | None, lead: Lead, owner: User | None, reason: str = "",
+                at: datetime | None = None, data: dict | None = None) -> Lead:
+    """Give the lead an IS owner (or none: back to the queue), with the reason in its history."""
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if actor is not None:
+        from leadrelay.org.models import Role
+        from leadrelay.org.selectors import is_admin
+
+        is_self_claim = owner is not None and owner.pk == actor.pk and lead.owner_id is None
+        if not (is_admin(actor) or actor.has_role(Role.IS_MANAGER) or is_self_claim):
+            raise PermissionDenied(_("Only an IS manager assigns leads; a rep may claim an unassigned one."))
+        _check_lead_write(actor, lead)
+    if owner is not None and not owner.has_role("is_rep", "is_manager"):
+        raise InvalidInput(fields={"owner": [_("The owner must be an inside-sales member.")]})
+    previous = lead.owner_id
+    now = at or timezone.now()
+    lead.owner = owner
+    lead.assigned_at = now if owner else None
+    lead.save(update_fields=["owner", "assigned_at", "updated_at"])
+    LeadHistory.objects.create(
+        lead=lead, kind=LeadHistory.Kind.ASSIGNED, actor=actor, at=now, reason=reason,
+        data={"from": previous, "to": owner.pk if owner else None, **(data or {})},
+    )
+    return lead
+
+
+@transaction.atomic
+def lead_set_fs_owner(*, actor: User | None, lead: Lead, fs_owner: User | None, reason: str = "") -> Lead:
+    """Workflow step of the handoff app: the FS manager's choice of FS rep."""
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    previous = lead.fs_owner_id
+    lead.fs_owner = fs_owner
+    lead.save(update_fields=["fs_owner", "updated_at"])
+    LeadHistory.objects.create(
+        lead=lead, kind=LeadHistory.Kind.ASSIGNED, actor=actor, at=timezone.now(), reason=reason,
+        data={"fs_from": previous, "fs_to": fs_owner.pk if fs_owner else None},
+    )
+    return lead
+
+
+def lead_add_history(*, lead: Lead, kind: str, actor: User | None = None, reason: str = "",
+                     data: dict | None = None, at: datetime | None = None) -> LeadHistory:
+    """Append a history row for a change another context made (merge, erase, note)."""
+    return LeadHistory.objects.create(
+        lead=lead, kind=kind, actor=actor, at=at or timezone.now(), reason=reason, data=data or {}
+    )

@@ -1,0 +1,49 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from leadrelay.org.models import ApiToken, CharterPage, CharterVersion, RoleGrant, Team, User
+
+
+class RoleGrantInline(admin.TabularInline):
+    model = RoleGrant
+    extra = 1
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    inlines = [RoleGrantInline]
+    list_display = ["username", "email", "first_name", "last_name", "is_active", "is_away", "lead_capacity"]
+    fieldsets = [
+        *BaseUserAdmin.fieldsets,
+        ("LeadRelay", {"fields": ["language", "is_away", "lead_capacity", "started_on", "career_path"]}),
+    ]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "function", "manager", "queue_email"]
+    filter_horizontal = ["members"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "user", "prefix", "scopes", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "digest", "created_at", "last_used_at"]
+
+
+class CharterVersionInline(admin.TabularInline):
+    model = CharterVersion
+    extra = 0
+    readonly_fields = ["number", "title_en", "title_ja", "edited_by", "edited_at", "note"]
+    fields = readonly_fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CharterPage)
+class CharterPageAdmin(admin.ModelAdmin):
+    list_display = ["kind", "role", "current"]
+    inlines = [CharterVersionInline]
+    readonly_fields = ["current"]
