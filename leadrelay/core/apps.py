@@ -6,3 +6,8 @@ class CoreConfig(AppConfig):
     name = "leadrelay.core"
     label = "core"
     verbose_name = _("Core")
+
+    def ready(self) -> None:
+        from leadrelay.core import periodic, services
+
+        periodic.register("email_deliver_due", services.email_deliver_due, every_seconds=15)
