@@ -1,4 +1,8 @@
-"""Writes about members: profile, roles, teams. Charter edits live in org.charter."""
+"""Writes about members: profile, roles, teams. Charter edits live in org.charter.
+
+Functions that take an `actor` check that the actor may make the change; `actor=None` is the
+system itself (the seed command, migrations, management commands).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,39 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from leadrelay.core.exceptions import InvalidInput
+from leadrelay.core.exceptions import InvalidInput, PermissionDenied
 from leadrelay.core.validation import full_clean_or_raise
 from leadrelay.org.models import Role, RoleGrant, Team, User
 
 PROFILE_FIELDS = frozenset({"first_name", "last_name", "email", "language", "career_path"})
+
+# The role a team's manager must hold, by the team's function (marketing teams: any member).
+MANAGER_ROLE_FOR_FUNCTION = {
+    Team.Function.INSIDE_SALES: Role.IS_MANAGER,
+    Team.Function.FIELD_SALES: Role.FS_MANAGER,
+}
+
+
+def _require_admin(actor: User | None) -> None:
+    from leadrelay.org.selectors import is_admin
+
+    if actor is not None and not is_admin(actor):
+        raise PermissionDenied(_("Only an admin can manage members and teams."))
+
+
+def _check_roles(roles: list[str]) -> list[str]:
+    unknown = set(roles) - set(Role.values)
+    if unknown:
+        raise InvalidInput(fields={"roles": [_("Unknown role: %(r)s") % {"r": ", ".join(sorted(unknown))}]})
+    return sorted(set(roles))
+
+
+def _sync_staff(user: User) -> None:
+    """Only holders of the admin role may enter the Django admin site."""
+    is_staff = user.is_superuser or RoleGrant.objects.filter(user=user, role=Role.ADMIN).exists()
+    if user.is_staff != is_staff:
+        user.is_staff = is_staff
+        user.save(update_fields=["is_staff"])
 
 
 @transaction.atomic
@@ -28,37 +60,100 @@ def user_update_profile(*, user: User, **fields) -> User:
 
 
 @transaction.atomic
+def user_set_language(*, user: User, language: str) -> User:
+    """Save the language the member chose with the header switch."""
+    if language not in dict(settings.LANGUAGES):
+        raise InvalidInput(fields={"language": [_("Choose English or Japanese.")]})
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
+    return user
+
+
+@transaction.atomic
 def user_create(*, username: str, password: str, roles: list[str], email: str = "", first_name: str = "",
-                last_name: str = "", language: str = "", is_staff: bool = False) -> User:
-    if User.objects.filter(username=username).exists():
-        raise InvalidInput(fields={"username": [_("This username is taken.")]})
-    unknown = set(roles) - set(Role.values)
-    if unknown:
-        raise InvalidInput(fields={"roles": [_("Unknown role: %(r)s") % {"r": ", ".join(sorted(unknown))}]})
+                last_name: str = "", language: str = "", is_staff: bool = False,
+                actor: User | None = None) -> User:
+    """Create a member with its roles; holders of the admin role may use the Django admin site."""
+    _require_admin(actor)
+    username = (username or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not username:
+        errors["username"] = [_("Choose a username.")]
+    elif User.objects.filter(username__iexact=username).exists():
+        errors["username"] = [_("This username is taken.")]
+    if not password:
+        errors["password"] = [_("Choose a password.")]
+    if errors:
+        raise InvalidInput(fields=errors)
+    roles = _check_roles(roles)
+    if language and language not in dict(settings.LANGUAGES):
+        raise InvalidInput(fields={"language": [_("Choose English or Japanese.")]})
     user = User(username=username, email=email, first_name=first_name, last_name=last_name, language=language)
     user.is_staff = is_staff or Role.ADMIN in roles
     user.set_password(password)
+    full_clean_or_raise(user, exclude=["password"])
     user.save()
     RoleGrant.objects.bulk_create([RoleGrant(user=user, role=role) for role in roles])
     return user
 
 
 @transaction.atomic
-def user_set_roles(*, user: User, roles: list[str]) -> User:
-    unknown = set(roles) - set(Role.values)
-    if unknown:
-        raise InvalidInput(fields={"roles": [_("Unknown role: %(r)s") % {"r": ", ".join(sorted(unknown))}]})
+def user_set_roles(*, user: User, roles: list[str], actor: User | None = None) -> User:
+    """Grant exactly `roles` (revoking the others). The last admin cannot lose the admin role."""
+    _require_admin(actor)
+    roles = _check_roles(roles)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if Role.ADMIN not in roles and RoleGrant.objects.filter(user=user, role=Role.ADMIN).exists():
+        other_admins = RoleGrant.objects.filter(role=Role.ADMIN, user__is_active=True).exclude(user=user)
+        if not other_admins.exists():
+            raise InvalidInput(fields={"roles": [_("At least one active admin must remain.")]})
     RoleGrant.objects.filter(user=user).exclude(role__in=roles).delete()
     existing = set(RoleGrant.objects.filter(user=user).values_list("role", flat=True))
     RoleGrant.objects.bulk_create([RoleGrant(user=user, role=r) for r in roles if r not in existing])
     user.__dict__.pop("role_set", None)
+    _sync_staff(user)
     return user
 
 
+def _clean_team(*, name: str, function: str, manager: User | None, exclude_pk: int | None = None) -> str:
+    name = (name or "").strip()
+    errors: dict[str, list[str]] = {}
+    if name and Team.objects.filter(name__iexact=name).exclude(pk=exclude_pk).exists():
+        errors["name"] = [_("A team with this name already exists.")]
+    needed = MANAGER_ROLE_FOR_FUNCTION.get(function)
+    if manager is not None and needed and not manager.has_role(needed):
+        errors["manager"] = [
+            _("The manager of this team must hold the role “%(role)s”.") % {"role": Role(needed).label}
+        ]
+    if errors:
+        raise InvalidInput(fields=errors)
+    return name
+
+
 @transaction.atomic
-def team_create(*, name: str, function: str, manager: User | None, members: list[User], queue_email: str = "") -> Team:
+def team_create(*, name: str, function: str, manager: User | None, members: list[User], queue_email: str = "",
+                actor: User | None = None) -> Team:
+    """Create a team; an IS team's manager holds is_manager, an FS team's fs_manager."""
+    _require_admin(actor)
+    name = _clean_team(name=name, function=function, manager=manager)
     team = Team(name=name, function=function, manager=manager, queue_email=queue_email)
     full_clean_or_raise(team)
     team.save()
+    team.members.set(members)
+    return team
+
+
+@transaction.atomic
+def team_update(*, actor: User | None, team: Team, name: str, manager: User | None, members: list[User],
+                queue_email: str = "") -> Team:
+    """Rename a team, change its manager, members and queue address."""
+    _require_admin(actor)
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    team.name = _clean_team(name=name, function=team.function, manager=manager, exclude_pk=team.pk)
+    team.manager = manager
+    team.queue_email = queue_email
+    full_clean_or_raise(team)
+    team.save(update_fields=["name", "manager", "queue_email"])
     team.members.set(members)
     return team
