@@ -6,11 +6,14 @@ import re
 import unicodedata
 
 _COMPANY_FORMS = re.compile(
-    r"(株式会社|有限会社|合同会社|合資会社|合名会社|\(株\)|\(有\)|\(同\)|"
-    r"\bkabushiki\s*kaisha\b|\bco\.?,?\s*ltd\.?|\binc\.?|\bcorp\.?|\bcorporation\b|\bltd\.?|\bllc\b|\bk\.?k\.?$)",
+    r"(株式会社|有限会社|合同会社|合資会社|合名会社|一般社団法人|一般財団法人|公益社団法人|公益財団法人|"
+    r"特定非営利活動法人|npo法人|有限責任事業組合|カブシキガイシャ|カブシキカイシャ|ユウゲンガイシャ|"
+    r"\((?:株|有|同|社|財)\)|^\(?[カユ]\)|\([カユ]\)?$|"
+    r"\bkabushiki\s*[gk]aisha\b|\bco\.?,?\s*ltd\b\.?|\binc\b\.?|\bcorp\b\.?|\bcorporation\b|\bltd\b\.?|"
+    r"\bllc\b|\bk\.?k\.?$)",
     re.IGNORECASE,
 )
-_NON_WORD = re.compile(r"[\s\.,・'\"&\-_/]+")
+_NON_WORD = re.compile(r"[\s\.,・'\"&\-_/()\[\]【】「」『』:;!?]+")
 
 FREE_MAIL_DOMAINS = frozenset(
     {"gmail.com", "yahoo.co.jp", "yahoo.com", "hotmail.com", "outlook.com", "outlook.jp", "icloud.com",
@@ -20,8 +23,12 @@ FREE_MAIL_DOMAINS = frozenset(
 
 
 def normalize_company_name(name: str) -> str:
-    """'株式会社ＡＢＣ' , '(株)ABC', 'ABC Co., Ltd.' all become 'abc'."""
-    text = unicodedata.normalize("NFKC", name or "")
+    """'株式会社ＡＢＣ' , '(株)ABC', '㈱ABC', 'ｶ)ABC', 'ABC Co., Ltd.' all become 'abc'.
+
+    Full-width and half-width forms are unified (NFKC) and legal forms (株式会社, (株), 合同会社,
+    一般社団法人, Inc., Co., Ltd., K.K., the bank-transfer カ) / (カ forms) are dropped wherever they stand.
+    """
+    text = unicodedata.normalize("NFKC", name or "").strip()
     text = text.replace("㈱", "(株)").replace("㈲", "(有)")
     text = _COMPANY_FORMS.sub(" ", text)
     return _NON_WORD.sub("", text).lower()
