@@ -73,3 +73,8 @@ def is_allowed(from_stage: str, to_stage: str) -> bool:
 
 def is_manual(from_stage: str, to_stage: str) -> bool:
     return (from_stage, to_stage) in MANUAL_TRANSITIONS
+
+
+def manual_targets(from_stage: str) -> list[str]:
+    """Stages a person may move a lead to from `from_stage`, in lifecycle order."""
+    return [stage for stage in Stage.values if (from_stage, stage) in MANUAL_TRANSITIONS]

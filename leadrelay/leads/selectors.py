@@ -66,7 +66,7 @@ def lead_is_editable_by(user: User | None, lead: Lead) -> bool:
 
 def lead_search(user: User, *, text: str = "", stage: str = "", owner_id: int | None = None,
                 unassigned: bool = False, account_id: int | None = None, source: str = "",
-                order: str = "-created_at") -> QuerySet[Lead]:
+                order: str = "-created_at", tier: str = "", industry: str = "") -> QuerySet[Lead]:
     qs = leads_visible_to(user)
     if text:
         qs = qs.filter(
@@ -83,6 +83,10 @@ def lead_search(user: User, *, text: str = "", stage: str = "", owner_id: int | 
         qs = qs.filter(account_id=account_id)
     if source:
         qs = qs.filter(source=source)
+    if tier:
+        qs = qs.filter(account__target_tier=tier)
+    if industry:
+        qs = qs.filter(account__industry=industry)
     allowed = {"-created_at", "created_at", "-behaviour_score", "-updated_at", "last_name", "email"}
     return qs.order_by(order if order in allowed else "-created_at", "-id")
 
@@ -151,3 +155,172 @@ def account_find_by_domain(domain: str) -> Account | None:
             if domain in [d.lower() for d in candidate.domains]:
                 return candidate
     return account
+
+
+# Pages and API --------------------------------------------------------------------------------------
+
+IS_ROLES = (Role.IS_REP, Role.IS_MANAGER)
+
+
+def _choice_label(model, name: str, value):
+    """A stored value as a person reads it: the choice label, a related record's name, or the value."""
+    try:
+        field = model._meta.get_field(name)
+    except Exception:
+        return value
+    if value in (None, "", []):
+        return "—"
+    if field.choices:
+        return dict(field.flatchoices).get(value, value)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        from django.utils.translation import gettext
+
+        return gettext("yes") if value else gettext("no")
+    return value
+
+
+def _describe_changes(model, changes: dict) -> list[dict]:
+    """{field: [old, new]} as rows with the field's label and readable values (related ids to names)."""
+    related: dict[type, set] = {}
+    for name, pair in changes.items():
+        try:
+            field = model._meta.get_field(name)
+        except Exception:
+            continue
+        if field.is_relation and isinstance(pair, list | tuple):
+            related.setdefault(field.related_model, set()).update(v for v in pair if v)
+    names = {
+        (rel, obj.pk): str(getattr(obj, "display_name", obj))
+        for rel, ids in related.items()
+        for obj in rel._default_manager.filter(pk__in=ids)
+    }
+    rows = []
+    for name, pair in changes.items():
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
+            continue
+        try:
+            field = model._meta.get_field(name)
+            label = field.verbose_name
+        except Exception:
+            field, label = None, name
+        if field is not None and field.is_relation:
+            old, new = (names.get((field.related_model, v), v) if v else "—" for v in pair)
+        else:
+            old, new = (_choice_label(model, name, v) for v in pair)
+        rows.append({"field": name, "label": label, "old": old, "new": new})
+    return rows
+
+
+def lead_timeline(lead: Lead, *, limit: int = 200) -> list[dict]:
+    """History rows and the desk's activities of one lead, merged newest first.
+
+    Each entry is {"type": "history"|"activity", "at": datetime, "row": ..., "changes": [...],
+    "from_user"/"to_user": names for assignments}.
+    """
+    from leadrelay.desk.selectors import activities_for_lead
+
+    history = list(lead_history(lead)[:limit])
+    user_ids = {
+        row.data.get(key) for row in history if isinstance(row.data, dict)
+        for key in ("from", "to", "fs_from", "fs_to")
+    } - {None}
+    users = {u.pk: u.display_name for u in User.objects.filter(pk__in=[i for i in user_ids if isinstance(i, int)])}
+    entries = []
+    for row in history:
+        data = row.data if isinstance(row.data, dict) else {}
+        entry = {"type": "history", "at": row.at, "row": row, "changes": [], "from_user": None, "to_user": None}
+        if row.kind == LeadHistory.Kind.UPDATED and isinstance(data.get("changes"), dict):
+            entry["changes"] = _describe_changes(Lead, data["changes"])
+        if row.kind == LeadHistory.Kind.ASSIGNED:
+            entry["fs"] = "fs_to" in data
+            entry["from_user"] = users.get(data.get("fs_from" if entry["fs"] else "from"))
+            entry["to_user"] = users.get(data.get("fs_to" if entry["fs"] else "to"))
+        entries.append(entry)
+    for activity in activities_for_lead(lead)[:limit]:
+        entries.append({"type": "activity", "at": activity.occurred_at, "row": activity})
+    entries.sort(key=lambda entry: entry["at"], reverse=True)
+    return entries[:limit]
+
+
+def account_history(account: Account, *, limit: int = 200) -> list[dict]:
+    """Field changes of an account, newest first, with readable labels and values."""
+    rows = account.history.select_related("actor").order_by("-at", "-id")[:limit]
+    result = []
+    for row in rows:
+        changes = row.changes if isinstance(row.changes, dict) else {}
+        result.append({
+            "row": row,
+            "created": bool(changes.get("created")),
+            "changes": _describe_changes(Account, {k: v for k, v in changes.items() if k != "created"}),
+        })
+    return result
+
+
+def is_members() -> QuerySet[User]:
+    """Active inside-sales members (reps and managers): who may own a lead."""
+    return User.objects.filter(is_active=True, role_grants__role__in=IS_ROLES).distinct().order_by(
+        "last_name", "first_name", "username"
+    )
+
+
+def lead_assignable_owners(user: User) -> QuerySet[User]:
+    """Whom `user` may make a lead's IS owner: admins anyone in IS, IS managers their team, a rep itself."""
+    if not user.is_authenticated:
+        return User.objects.none()
+    if is_admin(user):
+        return is_members()
+    if user.has_role(Role.IS_MANAGER):
+        return is_members().filter(pk__in=team_member_ids_managed_by(user))
+    if user.has_role(Role.IS_REP):
+        return is_members().filter(pk=user.pk)
+    return User.objects.none()
+
+
+def lead_can_assign(user: User, lead: Lead) -> bool:
+    """Admins and IS managers assign the leads they can edit."""
+    return (is_admin(user) or user.has_role(Role.IS_MANAGER)) and lead_is_editable_by(user, lead)
+
+
+def lead_can_claim(user: User, lead: Lead) -> bool:
+    """An IS rep takes an unassigned lead from the queue."""
+    return lead.owner_id is None and user.has_role(Role.IS_REP) and lead_is_editable_by(user, lead)
+
+
+def user_get_active(user_id: int | None) -> User | None:
+    """System lookup of a member by id (for owner fields); None when there is no such active user."""
+    if not user_id:
+        return None
+    return User.objects.filter(pk=user_id, is_active=True).first()
+
+
+def account_industries(user: User, *, limit: int = 200) -> list[str]:
+    """The industries of the accounts `user` sees, for filters."""
+    values = (
+        accounts_visible_to(user).exclude(industry="").order_by("industry")
+        .values_list("industry", flat=True).distinct()[:limit]
+    )
+    return list(dict.fromkeys(values))
+
+
+def account_owner_options() -> QuerySet[User]:
+    """Members who may own an account: anyone in inside or field sales."""
+    return User.objects.filter(
+        is_active=True, role_grants__role__in=(Role.IS_REP, Role.IS_MANAGER, Role.FS_REP, Role.FS_MANAGER)
+    ).distinct().order_by("last_name", "first_name", "username")
+
+
+def account_lookup(user: User, text: str, *, limit: int = 10) -> QuerySet[Account]:
+    """Accounts whose name or domain matches `text`, for picking a lead's account."""
+    text = (text or "").strip()
+    if not text:
+        return accounts_visible_to(user).none()
+    return account_search(user, text=text)[:limit]
+
+
+def records_creatable_by(user: User) -> bool:
+    """Who may add accounts and leads by hand (the services' rule): admins and sales roles, not marketing."""
+    return user.is_authenticated and (
+        is_admin(user) or user.has_role(Role.IS_REP, Role.IS_MANAGER, Role.FS_REP, Role.FS_MANAGER)
+    )

@@ -164,11 +164,24 @@ def _check_email_free(email: str | None, *, exclude_pk: int | None = None) -> No
         raise InvalidInput(fields={"email": [_("A lead with this email already exists.")]})
 
 
+def _check_owner_choice(actor: User, owner: User) -> None:
+    """A person may give a new lead only an owner it could assign (admins, IS managers) or itself."""
+    from leadrelay.org.models import Role
+    from leadrelay.org.selectors import is_admin
+
+    if not (is_admin(actor) or actor.has_role(Role.IS_MANAGER) or owner.pk == actor.pk):
+        raise PermissionDenied(_("Only an IS manager assigns leads; a rep may claim an unassigned one."))
+    if not owner.has_role(Role.IS_REP, Role.IS_MANAGER):
+        raise InvalidInput(fields={"owner": [_("The owner must be an inside-sales member.")]})
+
+
 @transaction.atomic
 def lead_create(*, actor: User | None, stage: str = Stage.KNOWN, owner: User | None = None,
                 reason: str = "", **fields: Any) -> Lead:
     """Create a lead (a person); without an email it is an anonymous visitor."""
     _check_lead_write(actor, None)
+    if actor is not None and owner is not None:
+        _check_owner_choice(actor, owner)
     _normalize_email(fields)
     if stage not in (Stage.ANONYMOUS, Stage.KNOWN):
         raise InvalidInput(fields={"stage": [_("A new lead starts as anonymous or known.")]})

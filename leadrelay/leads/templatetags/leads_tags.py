@@ -1,0 +1,35 @@
+"""Template helpers of the leads pages."""
+
+from django import template
+
+register = template.Library()
+
+STAGE_TONES = {
+    "mql": "warn",
+    "handoff_requested": "warn",
+    "handoff_approved": "warn",
+    "accepted": "ok",
+    "opportunity": "ok",
+    "won": "ok",
+    "lost": "bad",
+    "disqualified": "bad",
+}
+
+
+@register.filter
+def stage_tone(stage: str) -> str:
+    """The badge class that colours a lifecycle stage."""
+    return STAGE_TONES.get(stage, "")
+
+
+@register.simple_tag(takes_context=True)
+def render_panel(context, panel, **extra):
+    """Render a registered panel's template with the panel's own context on top of the page's.
+
+    The panel's keys are available directly ({{ journey }}) and as {{ panel.journey }}; the page's
+    request, user and CSRF token stay available, plus `record` and whatever `extra` the page passes.
+    """
+    tpl = context.template.engine.get_template(panel["template"])
+    values = dict(panel["context"])
+    with context.push(**values, panel=values, **extra):
+        return tpl.render(context)

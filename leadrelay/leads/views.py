@@ -1,0 +1,255 @@
+"""Pages for accounts and leads: lists, record pages, forms. Reads go through selectors, writes through services."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from leadrelay.core import panels
+from leadrelay.core.exceptions import Conflict, InvalidInput, PermissionDenied
+from leadrelay.leads import selectors, services
+from leadrelay.leads.forms import (
+    AccountFilterForm,
+    AccountForm,
+    AssignForm,
+    LeadFilterForm,
+    LeadForm,
+    TransitionForm,
+    add_service_errors,
+)
+
+PER_PAGE = 50
+
+
+def _is_partial(request) -> bool:
+    """An HTMX request for the results only (a history restore needs the whole page)."""
+    return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-History-Restore-Request")
+
+
+def _list_response(request, template: str, context: dict):
+    name = f"{template}#results" if _is_partial(request) else template
+    response = render(request, name, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+# Leads ----------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def lead_list(request):
+    form = LeadFilterForm(request.GET, user=request.user)
+    search = form.search_kwargs()
+    page = Paginator(selectors.lead_search(request.user, **search), PER_PAGE).get_page(request.GET.get("page"))
+    account = None
+    if search["account_id"]:
+        account = selectors.accounts_visible_to(request.user).filter(pk=search["account_id"]).first()
+    return _list_response(request, "leads/lead_list.html", {
+        "form": form,
+        "page": page,
+        "filter_account": account,
+        "can_create": selectors.records_creatable_by(request.user),
+    })
+
+
+def _lead_page(request, lead, *, transition_form=None, assign_form=None, status=200):
+    user = request.user
+    editable = selectors.lead_is_editable_by(user, lead)
+    can_assign = selectors.lead_can_assign(user, lead)
+    if editable and transition_form is None:
+        transition_form = TransitionForm(lead=lead)
+    if can_assign and assign_form is None:
+        assign_form = AssignForm(user=user, lead=lead)
+    context = {
+        "lead": lead,
+        "editable": editable,
+        "transition_form": transition_form if editable and transition_form.fields["to_stage"].choices else None,
+        "assign_form": assign_form if can_assign else None,
+        "can_claim": selectors.lead_can_claim(user, lead),
+        "timeline": selectors.lead_timeline(lead),
+        "panels": panels.render_list("lead", request=request, record=lead),
+    }
+    return render(request, "leads/lead_detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+def lead_detail(request, lead_id: int):
+    return _lead_page(request, selectors.lead_get_for(request.user, lead_id))
+
+
+@login_required
+def lead_create(request):
+    if not selectors.records_creatable_by(request.user):
+        raise PermissionDenied()
+    if request.method == "POST":
+        form = LeadForm(request.POST, user=request.user)
+        if form.is_valid():
+            try:
+                lead = services.lead_create(actor=request.user, owner=form.owner(), **form.service_fields())
+            except InvalidInput as error:
+                add_service_errors(form, error)
+            else:
+                messages.success(request, _("The lead was created."))
+                if selectors.leads_visible_to(request.user).filter(pk=lead.pk).exists():
+                    return redirect("leads:lead_detail", lead_id=lead.pk)
+                return redirect("leads:lead_list")
+    else:
+        account_id = request.GET.get("account", "")
+        form = LeadForm(user=request.user, initial={"account": int(account_id)} if account_id.isdigit() else {})
+    return render(request, "leads/lead_form.html", {"form": form, "lead": None}, status=422 if form.errors else 200)
+
+
+@login_required
+def lead_edit(request, lead_id: int):
+    lead = selectors.lead_get_for(request.user, lead_id)
+    if not selectors.lead_is_editable_by(request.user, lead):
+        raise PermissionDenied()
+    if request.method == "POST":
+        form = LeadForm(request.POST, user=request.user, lead=lead)
+        if form.is_valid():
+            try:
+                services.lead_update(actor=request.user, lead=lead, reason=form.cleaned_data["reason"],
+                                     **form.service_fields())
+            except InvalidInput as error:
+                add_service_errors(form, error)
+            else:
+                messages.success(request, _("The lead was saved."))
+                return redirect("leads:lead_detail", lead_id=lead.pk)
+    else:
+        form = LeadForm(user=request.user, lead=lead)
+    return render(request, "leads/lead_form.html", {"form": form, "lead": lead}, status=422 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def lead_transition(request, lead_id: int):
+    lead = selectors.lead_get_for(request.user, lead_id)
+    if not selectors.lead_is_editable_by(request.user, lead):
+        raise PermissionDenied()
+    form = TransitionForm(request.POST, lead=lead)
+    if form.is_valid():
+        try:
+            services.lead_transition(actor=request.user, lead=lead, to_stage=form.cleaned_data["to_stage"],
+                                     reason=form.cleaned_data["reason"])
+        except InvalidInput as error:
+            add_service_errors(form, error, aliases={"stage": "to_stage"})
+        except Conflict as error:
+            messages.error(request, error.message)
+            return redirect("leads:lead_detail", lead_id=lead.pk)
+        else:
+            messages.success(request, _("The lead moved to “%(stage)s”.") % {"stage": lead.get_stage_display()})
+            return redirect("leads:lead_detail", lead_id=lead.pk)
+    return _lead_page(request, lead, transition_form=form, status=422)
+
+
+@login_required
+@require_POST
+def lead_assign(request, lead_id: int):
+    """Managers and admins choose the owner; an IS rep claims an unassigned lead (`claim`)."""
+    lead = selectors.lead_get_for(request.user, lead_id)
+    if "claim" in request.POST:
+        services.lead_assign(actor=request.user, lead=lead, owner=request.user, reason=_("Claimed from the queue"))
+        messages.success(request, _("The lead is yours now."))
+        return redirect("leads:lead_detail", lead_id=lead.pk)
+    form = AssignForm(request.POST, user=request.user, lead=lead)
+    if form.is_valid():
+        try:
+            services.lead_assign(actor=request.user, lead=lead, owner=form.owner(), reason=form.cleaned_data["reason"])
+        except InvalidInput as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("The owner was saved."))
+            if selectors.leads_visible_to(request.user).filter(pk=lead.pk).exists():
+                return redirect("leads:lead_detail", lead_id=lead.pk)
+            return redirect("leads:lead_list")
+    if not selectors.lead_can_assign(request.user, lead):
+        raise PermissionDenied()
+    return _lead_page(request, lead, assign_form=form, status=422)
+
+
+# Accounts -------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def account_list(request):
+    form = AccountFilterForm(request.GET, user=request.user)
+    page = Paginator(selectors.account_search(request.user, **form.search_kwargs()), PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return _list_response(request, "leads/account_list.html", {
+        "form": form, "page": page, "can_create": selectors.records_creatable_by(request.user),
+    })
+
+
+@login_required
+@require_GET
+def account_detail(request, account_id: int):
+    account = selectors.account_get_for(request.user, account_id)
+    leads = selectors.lead_search(request.user, account_id=account.pk)
+    return render(request, "leads/account_detail.html", {
+        "account": account,
+        "editable": selectors.account_is_editable_by(request.user, account),
+        "can_create_lead": selectors.records_creatable_by(request.user),
+        "leads": leads[:PER_PAGE],
+        "lead_count": leads.count(),
+        "history": selectors.account_history(account),
+        "panels": panels.render_list("account", request=request, record=account),
+    })
+
+
+@login_required
+def account_create(request):
+    if not selectors.records_creatable_by(request.user):
+        raise PermissionDenied()
+    form = AccountForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = services.account_create(actor=request.user, **form.service_fields())
+        except InvalidInput as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("The account was created."))
+            if selectors.accounts_visible_to(request.user).filter(pk=account.pk).exists():
+                return redirect("leads:account_detail", account_id=account.pk)
+            return redirect("leads:account_list")
+    return render(request, "leads/account_form.html", {"form": form, "account": None},
+                  status=422 if form.errors else 200)
+
+
+@login_required
+def account_edit(request, account_id: int):
+    account = selectors.account_get_for(request.user, account_id)
+    if not selectors.account_is_editable_by(request.user, account):
+        raise PermissionDenied()
+    form = AccountForm(request.POST or None, account=account)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.account_update(actor=request.user, account=account, reason=form.cleaned_data["reason"],
+                                    **form.service_fields())
+        except InvalidInput as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("The account was saved."))
+            return redirect("leads:account_detail", account_id=account.pk)
+    return render(request, "leads/account_form.html", {"form": form, "account": account},
+                  status=422 if form.errors else 200)
+
+
+@login_required
+@require_GET
+def account_lookup(request):
+    """Account options for the lead form's account picker (HTMX); the current choice stays first."""
+    current = None
+    raw = request.GET.get("account", "")
+    if raw.isdigit():
+        current = selectors.accounts_visible_to(request.user).filter(pk=int(raw)).first()
+    matches = [a for a in selectors.account_lookup(request.user, request.GET.get("account_q", "")) if a != current]
+    return render(request, "leads/_account_options.html", {"current": current, "matches": matches})
