@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_tasks_db",
+    "ninja",  # serves the API docs page from its bundled static files instead of a CDN
     "leadrelay.core",
     "leadrelay.org",
     "leadrelay.leads",
