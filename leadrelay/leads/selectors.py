@@ -102,6 +102,19 @@ def lead_find_by_email(email: str) -> Lead | None:
     return Lead.objects.filter(email__iexact=email.strip()).first()
 
 
+def lead_ids_by_email(emails) -> dict[str, int]:
+    """System lookup (no access filter): {email: lead id} for the given addresses that have a lead."""
+    wanted = {e.strip().lower() for e in emails if e}
+    if not wanted:
+        return {}
+    return dict(Lead.objects.filter(email__in=wanted).values_list("email", "pk"))
+
+
+def lead_ids_existing(ids) -> set[int]:
+    """System lookup: which of these lead ids exist and are not erased."""
+    return set(Lead.objects.filter(pk__in=list(ids), erased_at__isnull=True).values_list("pk", flat=True))
+
+
 def accounts_visible_to(user: User) -> QuerySet[Account]:
     qs = Account.objects.select_related("owner")
     if not user.is_authenticated:

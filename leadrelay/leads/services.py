@@ -326,3 +326,44 @@ def lead_add_history(*, lead: Lead, kind: str, actor: User | None = None, reason
     return LeadHistory.objects.create(
         lead=lead, kind=kind, actor=actor, at=at or timezone.now(), reason=reason, data=data or {}
     )
+
+
+PERSONAL_FIELDS = ("email", "first_name", "last_name", "phone", "title")
+ERASED_VALUE = "[erased]"
+
+
+@transaction.atomic
+def lead_erase(*, actor: User | None, lead: Lead, reason: str = "", data: dict | None = None) -> Lead:
+    """Blank a lead's personal fields for a privacy request and record the erasure in its history.
+
+    Earlier history rows keep what changed but no longer the personal values. The lead stays (its
+    stage history still counts in KPIs) but is hidden from lists and pages (`erased_at` is set).
+    The caller (the tracking app's erase service) removes events and visitor ids first.
+    """
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if actor is not None:
+        from leadrelay.org.selectors import is_admin
+
+        if not is_admin(actor):
+            raise PermissionDenied(_("Only an admin may erase a person's data."))
+    if lead.erased_at is not None:
+        raise Conflict(_("This lead was already erased."))
+    now = timezone.now()
+    lead.email = None
+    lead.first_name = lead.last_name = lead.phone = lead.title = ""
+    lead.consent_email = False
+    lead.consent_tracking = False
+    lead.erased_at = now
+    lead.save(update_fields=[*PERSONAL_FIELDS, "consent_email", "consent_tracking", "erased_at", "updated_at"])
+    for row in LeadHistory.objects.filter(lead=lead, kind=LeadHistory.Kind.UPDATED):
+        changes = row.data.get("changes") if isinstance(row.data, dict) else None
+        if isinstance(changes, dict) and set(changes) & set(PERSONAL_FIELDS):
+            for name in set(changes) & set(PERSONAL_FIELDS):
+                changes[name] = [ERASED_VALUE, ERASED_VALUE]
+            LeadHistory.objects.filter(pk=row.pk).update(data=row.data)
+    LeadHistory.objects.create(
+        lead=lead, kind=LeadHistory.Kind.ERASED, actor=actor, at=now, reason=reason,
+        data={"fields": list(PERSONAL_FIELDS), **(data or {})},
+    )
+    transaction.on_commit(lambda: _lead_changed(lead.pk))
+    return lead
