@@ -1,4 +1,4 @@
-"""What a person of ours did with a lead: calls, emails, letters, meetings, notes."""
+"""What a person of ours did with a lead (calls, emails, letters, meetings, notes) and planned outbound touches."""
 
 from __future__ import annotations
 
@@ -33,6 +33,9 @@ class Activity(models.Model):
     occurred_at = models.DateTimeField(_("when"), db_index=True)
     next_follow_up = models.DateField(_("next follow-up"), null=True, blank=True)
     follow_up_done = models.BooleanField(default=False)
+    # Whether the actor worked in inside sales when it was logged; Untouched and connects count only these,
+    # and keeping it on the row means a later change of roles does not rewrite past KPIs.
+    by_inside_sales = models.BooleanField(_("by inside sales"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -41,4 +44,49 @@ class Activity(models.Model):
             models.Index(fields=["lead", "occurred_at"]),
             models.Index(fields=["actor", "occurred_at"]),
             models.Index(fields=["actor", "next_follow_up"]),
+            models.Index(fields=["lead", "by_inside_sales", "occurred_at"], name="desk_activity_is_touch"),
         ]
+
+    @property
+    def counts_as_connect(self) -> bool:
+        return self.outcome in CONNECT_OUTCOMES
+
+
+CONNECT_OUTCOMES = frozenset({Activity.Outcome.CONNECTED, Activity.Outcome.APPOINTMENT_SET, Activity.Outcome.REPLIED})
+
+# The outcomes each kind of activity may carry; the first entry is the default.
+OUTCOMES_BY_KIND: dict[str, tuple[str, ...]] = {
+    Activity.Kind.CALL: (
+        Activity.Outcome.CONNECTED, Activity.Outcome.NO_ANSWER, Activity.Outcome.VOICEMAIL,
+        Activity.Outcome.WRONG_NUMBER, Activity.Outcome.APPOINTMENT_SET,
+    ),
+    Activity.Kind.EMAIL: (Activity.Outcome.NONE, Activity.Outcome.REPLIED, Activity.Outcome.APPOINTMENT_SET),
+    Activity.Kind.LETTER: (Activity.Outcome.NONE,),
+    Activity.Kind.MEETING: (Activity.Outcome.NONE, Activity.Outcome.APPOINTMENT_SET),
+    Activity.Kind.NOTE: (Activity.Outcome.NONE,),
+}
+
+
+class PlannedTouch(models.Model):
+    """An outbound touch planned on a target account (a letter to the CFO, a call after the IR release)."""
+
+    account = models.ForeignKey("leads.Account", on_delete=models.CASCADE, related_name="planned_touches")
+    lead = models.ForeignKey(
+        "leads.Lead", verbose_name=_("person"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="planned_touches",
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Activity.Kind.choices)
+    due_on = models.DateField(_("due"), db_index=True)
+    notes = models.TextField(_("plan"), blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, on_delete=models.SET_NULL,
+        related_name="planned_touches",
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_activity = models.ForeignKey(Activity, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        indexes = [models.Index(fields=["account", "done_at", "due_on"])]
