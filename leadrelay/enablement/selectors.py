@@ -16,10 +16,12 @@ from leadrelay.enablement.models import (
     Attempt,
     Certification,
     Enrolment,
+    Material,
     Phase,
     PhaseSchedule,
     Programme,
     Question,
+    RubricCriterion,
 )
 from leadrelay.org.models import Role, User
 
@@ -370,3 +372,27 @@ def assignable_members() -> QuerySet[User]:
 
 def field_sales_members() -> QuerySet[User]:
     return User.objects.filter(is_active=True, role_grants__role__in=[Role.FS_REP, Role.FS_MANAGER]).distinct()
+
+
+def material_get_for(user: User, material_id: int) -> Material:
+    require_manager(user)
+    material = Material.objects.filter(pk=material_id).select_related("phase").first()
+    if material is None:
+        raise NotFound()
+    return material
+
+
+def question_get_for(user: User, question_id: int) -> Question:
+    require_manager(user)
+    question = Question.objects.filter(pk=question_id).select_related("assessment").first()
+    if question is None:
+        raise NotFound()
+    return question
+
+
+def criterion_get_for(user: User, criterion_id: int) -> RubricCriterion:
+    require_manager(user)
+    criterion = RubricCriterion.objects.filter(pk=criterion_id).select_related("assessment").first()
+    if criterion is None:
+        raise NotFound()
+    return criterion
