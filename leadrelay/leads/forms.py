@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.functional import lazy
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from leadrelay.core.exceptions import InvalidInput, NotFound
@@ -23,6 +25,19 @@ def add_service_errors(form: forms.Form, error: InvalidInput, *, aliases: dict[s
         form.add_error(None, error.message)
 
 
+_capfirst = lazy(capfirst, str)
+
+
+class CapitalizedLabelsMixin:
+    """Labels reuse the models' lower-case verbose names; show them capitalised, as model forms do."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if field.label:
+                field.label = _capfirst(field.label)
+
+
 def _user_choices(users, *, empty_label: str) -> list[tuple[str, str]]:
     return [("", empty_label), *((str(u.pk), u.display_name) for u in users)]
 
@@ -30,7 +45,7 @@ def _user_choices(users, *, empty_label: str) -> list[tuple[str, str]]:
 # Leads ----------------------------------------------------------------------------------------------
 
 
-class LeadFilterForm(forms.Form):
+class LeadFilterForm(CapitalizedLabelsMixin, forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     stage = forms.ChoiceField(label=_("stage"), required=False)
     source = forms.ChoiceField(label=_("source"), required=False)
@@ -102,7 +117,7 @@ class AccountChoiceField(forms.IntegerField):
             raise forms.ValidationError(_("Choose an account from the list."), code="invalid_choice") from None
 
 
-class LeadForm(forms.Form):
+class LeadForm(CapitalizedLabelsMixin, forms.Form):
     email = forms.EmailField(label=_("email"), required=False, max_length=254)
     last_name = forms.CharField(label=_("last name"), required=False, max_length=100)
     first_name = forms.CharField(label=_("first name"), required=False, max_length=100)
@@ -156,12 +171,12 @@ class LeadForm(forms.Form):
     def service_fields(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.SERVICE_FIELDS}
 
-    def owner(self):
+    def chosen_owner(self):
         value = self.cleaned_data.get("owner")
         return selectors.user_get_active(int(value)) if value else None
 
 
-class TransitionForm(forms.Form):
+class TransitionForm(CapitalizedLabelsMixin, forms.Form):
     to_stage = forms.ChoiceField(label=_("New stage"))
     reason = forms.CharField(label=_("Reason"), required=False, max_length=2000,
                              widget=forms.Textarea(attrs={"rows": 2}), help_text=REASON_HELP)
@@ -171,7 +186,7 @@ class TransitionForm(forms.Form):
         self.fields["to_stage"].choices = [(s, Stage(s).label) for s in lifecycle.manual_targets(lead.stage)]
 
 
-class AssignForm(forms.Form):
+class AssignForm(CapitalizedLabelsMixin, forms.Form):
     owner = forms.ChoiceField(label=_("IS owner"), required=False)
     reason = forms.CharField(label=_("Reason"), required=False, max_length=2000,
                              widget=forms.Textarea(attrs={"rows": 2}), help_text=REASON_HELP)
@@ -184,7 +199,7 @@ class AssignForm(forms.Form):
             owners.insert(0, lead.owner)
         self.fields["owner"].choices = _user_choices(owners, empty_label=_("Unassigned queue"))
 
-    def owner(self):
+    def chosen_owner(self):
         value = self.cleaned_data.get("owner")
         return selectors.user_get_active(int(value)) if value else None
 
@@ -192,7 +207,7 @@ class AssignForm(forms.Form):
 # Accounts -------------------------------------------------------------------------------------------
 
 
-class AccountFilterForm(forms.Form):
+class AccountFilterForm(CapitalizedLabelsMixin, forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     industry = forms.ChoiceField(label=_("industry"), required=False)
     tier = forms.ChoiceField(label=_("target tier"), required=False)
@@ -222,7 +237,7 @@ class AccountFilterForm(forms.Form):
         }
 
 
-class AccountForm(forms.Form):
+class AccountForm(CapitalizedLabelsMixin, forms.Form):
     name = forms.CharField(label=_("name"), max_length=200)
     domains = forms.CharField(
         label=_("domains"), required=False, widget=forms.Textarea(attrs={"rows": 2}),

@@ -92,7 +92,7 @@ def lead_create(request):
         form = LeadForm(request.POST, user=request.user)
         if form.is_valid():
             try:
-                lead = services.lead_create(actor=request.user, owner=form.owner(), **form.service_fields())
+                lead = services.lead_create(actor=request.user, owner=form.chosen_owner(), **form.service_fields())
             except InvalidInput as error:
                 add_service_errors(form, error)
             else:
@@ -161,7 +161,7 @@ def lead_assign(request, lead_id: int):
     form = AssignForm(request.POST, user=request.user, lead=lead)
     if form.is_valid():
         try:
-            services.lead_assign(actor=request.user, lead=lead, owner=form.owner(), reason=form.cleaned_data["reason"])
+            services.lead_assign(actor=request.user, lead=lead, owner=form.chosen_owner(), reason=form.cleaned_data["reason"])
         except InvalidInput as error:
             add_service_errors(form, error)
         else:
