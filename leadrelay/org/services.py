@@ -157,3 +157,17 @@ def team_update(*, actor: User | None, team: Team, name: str, manager: User | No
     team.save(update_fields=["name", "manager", "queue_email"])
     team.members.set(members)
     return team
+
+
+@transaction.atomic
+def user_set_lead_capacity(*, user: User, lead_capacity: int) -> User:
+    """How many open leads a member may own at once; callers check who may change it (scoring's assignment page)."""
+    try:
+        lead_capacity = int(lead_capacity)
+    except (TypeError, ValueError):
+        raise InvalidInput(fields={"lead_capacity": [_("Give a whole number.")]}) from None
+    if not 0 <= lead_capacity <= 10000:
+        raise InvalidInput(fields={"lead_capacity": [_("Give a number between 0 and 10000.")]})
+    user.lead_capacity = lead_capacity
+    user.save(update_fields=["lead_capacity"])
+    return user

@@ -1,0 +1,423 @@
+"""Set-based scoring SQL (SQLite and PostgreSQL): behaviour contributions from stored events, company scores.
+
+One builder serves every path — scoring a few leads after their events arrive, the bulk rescore (lead id
+ranges) and the simulation (a SELECT over a draft rule set) — so they can never disagree.
+
+How the behaviour contributions are derived from a lead's events, in one statement:
+
+1. `ev`: the lead's relevant events, each page view matched against the PAGE rules (first rule in order
+   whose pattern matches the lower-cased path wins), other events against the event rules (form, webinar,
+   email, custom by name), and the previous event's time and session (LAG) for visit boundaries. A page
+   view's source is tracking's ingest-time classification (Event.source) when there is one, else the
+   classifier below.
+2. `v`: a visit starts at the lead's first event, after 30 minutes without events, or when the session id
+   changes. The first page of each visit earns the SOURCE rule of its source ("internal" earns nothing).
+3. `p1..p3`: the funnel progression. For every funnel page, the latest start time of an in-order chain
+   product -> case study -> pricing -> contact ending at it (window MAX over earlier rows, one level per
+   step). A contact page whose chain started in the same visit, or within the rule set's window, earns the
+   PROGRESSION rule (taking the latest start makes "some chain fits" equivalent to "this chain fits").
+4. `capped`: the running sum per (lead, rule, day) caps each rule's points per day; a day is a calendar day
+   in the configured TIME_ZONE. Rules with negative points are never capped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import FloatField, Func
+
+from leadrelay.scoring.models import BehaviourRule, FitRule, RuleSet
+
+VISIT_GAP_SECONDS = 30 * 60
+
+EVENT_TYPE_FOR_KIND = {
+    BehaviourRule.Kind.FORM: "form_submit",
+    BehaviourRule.Kind.WEBINAR_REGISTERED: "webinar_registered",
+    BehaviourRule.Kind.WEBINAR_ATTENDED: "webinar_attended",
+    BehaviourRule.Kind.EMAIL_OPEN: "email_open",
+    BehaviourRule.Kind.EMAIL_CLICK: "email_click",
+    BehaviourRule.Kind.CUSTOM: "custom",
+}
+
+# Fallback visit-source classifier for events that tracking did not classify at ingest.
+SEARCH_HOSTS = ("google.", "bing.", "yahoo.", "duckduckgo.", "baidu.", "yandex.", "ecosia.", "naver.", "goo.ne.jp")
+AD_MEDIUMS = ("cpc", "ppc", "paid", "paidsearch", "paid_search", "display", "cpm", "paid_social", "paidsocial",
+              "ad", "ads", "banner", "retargeting")
+AD_CLICK_IDS = ("gclid=", "msclkid=", "yclid=", "dclid=")
+EMAIL_MEDIUMS = ("email", "e-mail", "newsletter", "mail")
+
+
+class EpochSeconds(Func):
+    """Seconds since 1970-01-01 UTC of a datetime column, as a float."""
+
+    output_field = FloatField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"((julianday({sql}) - 2440587.5) * 86400.0)", params
+
+    def as_postgresql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"CAST(EXTRACT(EPOCH FROM {sql}) AS DOUBLE PRECISION)", params
+
+
+def epoch_sql(column: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"CAST(EXTRACT(EPOCH FROM {column}) AS DOUBLE PRECISION)"
+    return f"((julianday({column}) - 2440587.5) * 86400.0)"
+
+
+def pow2_sql(exponent: str) -> str:
+    """2^exponent, with 0 for exponents so negative that PostgreSQL would report an underflow."""
+    return f"(CASE WHEN ({exponent}) < -1000 THEN 0.0 ELSE POWER(2.0, {exponent}) END)"
+
+
+def _json_text(column: str, key: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"({column} ->> '{key}')"
+    return f"json_extract({column}, '$.{key}')"
+
+
+def _host_sql(column: str) -> str:
+    """The lower-cased host of a URL column ('' when there is none)."""
+    if connection.vendor == "postgresql":
+        return f"LOWER(split_part(split_part({column}, '://', 2), '/', 1))"
+    rest = f"(CASE WHEN instr({column}, '://') > 0 THEN substr({column}, instr({column}, '://') + 3) ELSE '' END)"
+    return f"LOWER(CASE WHEN instr({rest}, '/') > 0 THEN substr({rest}, 1, instr({rest}, '/') - 1) ELSE {rest} END)"
+
+
+def like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def glob_to_like(pattern: str) -> str:
+    """'*/pricing*' -> '%/pricing%' (lower-cased). A pattern without '*' matches anywhere in the path."""
+    pattern = pattern.strip().lower()
+    if "*" not in pattern:
+        pattern = f"*{pattern}*"
+    return "*".join(like_escape(part) for part in pattern.split("*")).replace("*", "%")
+
+
+def tz_offset_seconds(at: dt.datetime | None = None) -> int:
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    at = at or dt.datetime.now(dt.UTC)
+    offset = at.astimezone(zone).utcoffset()
+    return int(offset.total_seconds()) if offset else 0
+
+
+@dataclass
+class Sql:
+    """SQL text with its parameters in textual order."""
+
+    text: str = ""
+    params: list = field(default_factory=list)
+
+    def add(self, text: str, *params) -> Sql:
+        self.text += text
+        self.params.extend(params)
+        return self
+
+    def extend(self, other: Sql) -> Sql:
+        self.text += other.text
+        self.params.extend(other.params)
+        return self
+
+
+def _num(value: float | int) -> str:
+    """A numeric literal (rule ids, points and thresholds are numbers we own, never user text)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(value)
+    return repr(int(value)) if isinstance(value, int) else repr(float(value))
+
+
+def lead_filter_sql(column: str, *, lead_ids: list[int] | None = None,
+                    id_range: tuple[int, int] | None = None) -> str:
+    if lead_ids is not None:
+        ids = sorted({int(i) for i in lead_ids})
+        return f"{column} IN ({', '.join(str(i) for i in ids)})" if ids else "1 = 0"
+    if id_range is not None:
+        return f"{column} >= {int(id_range[0])} AND {column} < {int(id_range[1])}"
+    return "1 = 1"
+
+
+# Visit source -------------------------------------------------------------------------------------------
+
+
+def _has_event_source_column() -> bool:
+    """Tracking classifies the source at ingest (Event.source); older databases may lack the column."""
+    cache = _has_event_source_column.__dict__.setdefault("cache", {})
+    key = (connection.alias, connection.settings_dict.get("NAME"))
+    if key not in cache:
+        with connection.cursor() as cursor:
+            columns = {c.name for c in connection.introspection.get_table_description(cursor, "tracking_event")}
+        cache[key] = "source" in columns
+    return cache[key]
+
+
+def source_sql(alias: str = "e") -> Sql:
+    """CASE giving 'search' | 'ads' | 'email' | 'referral' | 'direct' | 'internal' for a page view."""
+    medium = f"LOWER(COALESCE({_json_text(alias + '.utm', 'utm_medium')}, ''))"
+    usource = f"LOWER(COALESCE({_json_text(alias + '.utm', 'utm_source')}, ''))"
+    url = f"LOWER({alias}.url)"
+    ref_host = _host_sql(f"{alias}.referrer")
+    url_host = _host_sql(f"{alias}.url")
+    sql = Sql("(CASE")
+    sql.add(f" WHEN {medium} IN ({', '.join(['%s'] * len(AD_MEDIUMS))})", *AD_MEDIUMS)
+    sql.add(" OR " + " OR ".join([f"{url} LIKE %s"] * len(AD_CLICK_IDS)), *[f"%{like_escape(c)}%" for c in AD_CLICK_IDS])
+    sql.add(" THEN 'ads'")
+    sql.add(f" WHEN {medium} IN ({', '.join(['%s'] * len(EMAIL_MEDIUMS))}) THEN 'email'", *EMAIL_MEDIUMS)
+    sql.add(f" WHEN {medium} = 'organic' OR ")
+    sql.add(" OR ".join([f"{ref_host} LIKE %s"] * len(SEARCH_HOSTS)), *[f"%{like_escape(h)}%" for h in SEARCH_HOSTS])
+    sql.add(" THEN 'search'")
+    sql.add(f" WHEN {medium} = 'referral' OR {usource} <> '' THEN 'referral'")
+    sql.add(f" WHEN {ref_host} = '' THEN 'direct'")
+    sql.add(f" WHEN {ref_host} = {url_host} THEN 'internal'")
+    sql.add(" ELSE 'referral' END)")
+    if _has_event_source_column():
+        wrapped = Sql(f"COALESCE(NULLIF({alias}.source, ''), ")
+        return wrapped.extend(sql).add(")")
+    return sql
+
+
+# Behaviour contributions ------------------------------------------------------------------------------
+
+
+@dataclass
+class CompiledRules:
+    page: list[BehaviourRule]
+    source: list[BehaviourRule]
+    events: list[BehaviourRule]
+    progression: BehaviourRule | None
+
+
+def compile_rules(ruleset: RuleSet, rules: list[BehaviourRule] | None = None) -> CompiledRules:
+    rules = list(rules if rules is not None else ruleset.behaviour_rules.order_by("order", "id"))
+    kinds = BehaviourRule.Kind
+    page = [r for r in rules if r.kind == kinds.PAGE and r.pattern_list]
+    progression = next((r for r in rules if r.kind == kinds.PROGRESSION), None)
+    if progression is not None and not {1, 2, 3, 4} <= {r.step for r in page}:
+        progression = None  # the funnel is not fully defined: no chain can complete
+    return CompiledRules(
+        page=page,
+        source=[r for r in rules if r.kind == kinds.SOURCE and r.source],
+        events=[r for r in rules if r.kind in EVENT_TYPE_FOR_KIND and (r.kind != kinds.CUSTOM or r.event_name)],
+        progression=progression,
+    )
+
+
+def contributions_sql(ruleset: RuleSet, *, lead_filter: str, compiled: CompiledRules | None = None) -> Sql | None:
+    """`WITH ... final AS (...)`: the CTEs whose last one, `final`, has one row per contribution
+    (lead_id, rule_id, event_id, occurred_at, ts, awarded); the caller appends its statement.
+
+    `lead_filter` is a condition on `e.lead_id` from lead_filter_sql(). None when no rule could match.
+    """
+    c = compiled or compile_rules(ruleset)
+    if not (c.page or c.source or c.events):
+        return None
+    event_types = ["page_view"] if (c.page or c.source) else []
+    for rule in c.events:
+        if EVENT_TYPE_FOR_KIND[rule.kind] not in event_types:
+            event_types.append(EVENT_TYPE_FOR_KIND[rule.kind])
+    ts = epoch_sql("e.occurred_at")
+    path = "LOWER(COALESCE(NULLIF(e.path, ''), e.url))"
+
+    sql = Sql("WITH ev AS (SELECT e.id AS event_id, e.lead_id, e.type, e.session_id, e.occurred_at, ")
+    sql.add(f"{ts} AS ts, ")
+    # page rule: the first in order with a matching pattern
+    if c.page:
+        sql.add("CASE WHEN e.type = 'page_view' THEN (CASE")
+        for rule in c.page:
+            conds = " OR ".join([f"{path} LIKE %s ESCAPE '\\'"] * len(rule.pattern_list))
+            sql.add(f" WHEN {conds} THEN {_num(rule.pk)}", *[glob_to_like(p) for p in rule.pattern_list])
+        sql.add(" END) END AS page_rule, ")
+    else:
+        sql.add("NULL AS page_rule, ")
+    if c.events:
+        sql.add("(CASE")
+        for rule in c.events:
+            sql.add(f" WHEN e.type = '{EVENT_TYPE_FOR_KIND[rule.kind]}'")
+            if rule.event_name:
+                sql.add(" AND LOWER(e.name) = %s", rule.event_name.strip().lower())
+            sql.add(f" THEN {_num(rule.pk)}")
+        sql.add(" END) AS event_rule, ")
+    else:
+        sql.add("NULL AS event_rule, ")
+    if c.source:
+        sql.add("CASE WHEN e.type = 'page_view' THEN ").extend(source_sql("e")).add(" END AS src, ")
+    else:
+        sql.add("NULL AS src, ")
+    sql.add(f"LAG({ts}) OVER w AS prev_ts, LAG(e.session_id) OVER w AS prev_sid ")
+    sql.add(f"FROM tracking_event e WHERE e.lead_id IS NOT NULL AND {lead_filter} ")
+    sql.add(f"AND e.type IN ({', '.join(['%s'] * len(event_types))}) ", *event_types)
+    sql.add("WINDOW w AS (PARTITION BY e.lead_id ORDER BY e.occurred_at, e.id)), ")
+
+    steps = {r.pk: r.step for r in c.page if r.step}
+    step_case = "NULL"
+    if steps:
+        step_case = "(CASE page_rule " + " ".join(f"WHEN {_num(k)} THEN {_num(v)}" for k, v in steps.items()) + " END)"
+    sql.add("v AS (SELECT event_id, lead_id, type, occurred_at, ts, page_rule, event_rule, src, ")
+    sql.add(f"CASE WHEN prev_ts IS NULL OR ts - prev_ts > {VISIT_GAP_SECONDS} OR (session_id <> '' AND ")
+    sql.add("prev_sid <> '' AND session_id <> prev_sid) THEN 1 ELSE 0 END AS vstart, ")
+    sql.add(f"{step_case} AS step FROM ev), ")
+
+    last = "v"
+    if c.progression is not None:
+        frame = "PARTITION BY lead_id ORDER BY occurred_at, event_id"
+        before = f"({frame} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
+        sql.add("p1 AS (SELECT v.*, MAX(CASE WHEN vstart = 1 THEN ts END) OVER ")
+        sql.add(f"({frame} ROWS UNBOUNDED PRECEDING) AS visit_ts, ")
+        sql.add(f"CASE WHEN step = 2 THEN MAX(CASE WHEN step = 1 THEN ts END) OVER {before} END AS c2 FROM v), ")
+        sql.add(f"p2 AS (SELECT p1.*, CASE WHEN step = 3 THEN MAX(c2) OVER {before} END AS c3 FROM p1), ")
+        sql.add(f"p3 AS (SELECT p2.*, CASE WHEN step = 4 THEN MAX(c3) OVER {before} END AS c4 FROM p2), ")
+        last = "p3"
+
+    parts = []
+    if c.page:
+        parts.append(Sql(f"SELECT event_id, lead_id, occurred_at, ts, page_rule AS rule_id FROM {last} "
+                         "WHERE page_rule IS NOT NULL"))
+    if c.source:
+        part = Sql("SELECT event_id, lead_id, occurred_at, ts, (CASE src")
+        for rule in c.source:
+            part.add(" WHEN %s THEN " + _num(rule.pk), rule.source)
+        part.add(f" END) AS rule_id FROM {last} WHERE vstart = 1 AND src IS NOT NULL")
+        parts.append(part)
+    if c.events:
+        parts.append(Sql(f"SELECT event_id, lead_id, occurred_at, ts, event_rule AS rule_id FROM {last} "
+                         "WHERE event_rule IS NOT NULL"))
+    if c.progression is not None:
+        window = int(ruleset.progression_window_minutes) * 60
+        parts.append(Sql(f"SELECT event_id, lead_id, occurred_at, ts, {_num(c.progression.pk)} AS rule_id "
+                         f"FROM {last} WHERE c4 IS NOT NULL AND (c4 >= visit_ts OR ts - c4 <= {window})"))
+    sql.add("m AS (")
+    for i, part in enumerate(parts):
+        if i:
+            sql.add(" UNION ALL ")
+        sql.extend(part)
+    sql.add("), ")
+    sql.add("mr AS (SELECT m.event_id, m.lead_id, m.occurred_at, m.ts, m.rule_id, r.points, r.daily_cap, ")
+    sql.add(f"FLOOR((m.ts + {_num(tz_offset_seconds())}) / 86400.0) AS day ")
+    sql.add("FROM m JOIN scoring_behaviourrule r ON r.id = m.rule_id), ")
+    sql.add("capped AS (SELECT mr.*, SUM(points) OVER (PARTITION BY lead_id, rule_id, day ")
+    sql.add("ORDER BY occurred_at, event_id ROWS UNBOUNDED PRECEDING) AS running FROM mr), ")
+    sql.add("final AS (SELECT lead_id, rule_id, event_id, occurred_at, ts, CASE ")
+    sql.add("WHEN daily_cap IS NULL OR points <= 0 THEN points WHEN running <= daily_cap THEN points ")
+    sql.add("WHEN running - points < daily_cap THEN daily_cap - (running - points) ELSE 0 END AS awarded FROM capped) ")
+    return sql
+
+
+def insert_contributions(ruleset: RuleSet, *, lead_filter: str, compiled: CompiledRules | None = None) -> int:
+    ctes = contributions_sql(ruleset, lead_filter=lead_filter, compiled=compiled)
+    if ctes is None:
+        return 0
+    # Both databases accept WITH ... INSERT ... SELECT.
+    ctes.add("INSERT INTO scoring_scorecontribution (lead_id, rule_id, event_id, points, occurred_at) "
+             "SELECT lead_id, rule_id, event_id, awarded, occurred_at FROM final WHERE awarded <> 0")
+    with connection.cursor() as cursor:
+        cursor.execute(ctes.text, ctes.params)
+        return cursor.rowcount
+
+
+def update_behaviour_scores(ruleset: RuleSet, *, lead_filter_l: str, lead_filter_c: str, now: dt.datetime) -> None:
+    """Store each lead's decayed sum at `now` (0 for leads without contributions)."""
+    hl = _num(float(ruleset.half_life_seconds))
+    now_ts = _num(now.timestamp())
+    decayed = pow2_sql(f"({epoch_sql('c.occurred_at')} - {now_ts}) / {hl}")
+    text = (
+        "UPDATE leads_lead SET behaviour_score = COALESCE((SELECT SUM(c.points * " + decayed + ") "
+        "FROM scoring_scorecontribution c WHERE c.lead_id = leads_lead.id), 0), behaviour_scored_at = %s "
+        f"WHERE {lead_filter_l} AND (behaviour_score <> 0 OR leads_lead.id IN "
+        f"(SELECT c2.lead_id FROM scoring_scorecontribution c2 WHERE {lead_filter_c}))"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(text, [now])
+
+
+# Company score ----------------------------------------------------------------------------------------
+
+
+def _fit_condition(rule: FitRule, alias: str) -> Sql | None:
+    column = f"{alias}.{rule.field}"
+    op, value = rule.operator, rule.value
+    if rule.field in FitRule.TEXT_FIELDS:
+        text = f"LOWER(COALESCE({column}, ''))"
+        if op == FitRule.Operator.EQUALS:
+            return Sql(f"{text} = %s", [str(value).strip().lower()])
+        if op == FitRule.Operator.IN:
+            values = [str(v).strip().lower() for v in (value or [])]
+            if not values:
+                return None
+            return Sql(f"{text} IN ({', '.join(['%s'] * len(values))})", values)
+        if op == FitRule.Operator.CONTAINS:
+            return Sql(f"{text} LIKE %s ESCAPE '\\'", [f"%{like_escape(str(value).strip().lower())}%"])
+        return None
+    if rule.field in FitRule.NUMBER_FIELDS:
+        if op == FitRule.Operator.EQUALS:
+            return Sql(f"{column} = {_num(float(value))}")
+        if op == FitRule.Operator.IN:
+            values = [_num(float(v)) for v in (value or [])]
+            return Sql(f"{column} IN ({', '.join(values)})") if values else None
+        if op == FitRule.Operator.RANGE:
+            parts = []
+            if value.get("min") is not None:
+                parts.append(f"{column} >= {_num(float(value['min']))}")
+            if value.get("max") is not None:
+                parts.append(f"{column} <= {_num(float(value['max']))}")
+            return Sql(" AND ".join(parts) or f"{column} IS NOT NULL")
+        return None
+    if rule.field in FitRule.BOOLEAN_FIELDS and op == FitRule.Operator.EQUALS:
+        return Sql(f"{column} = %s", [bool(value)])
+    return None
+
+
+def company_score_sql(rules: list[FitRule], alias: str = "a") -> Sql:
+    sql = Sql("(0")
+    for rule in rules:
+        cond = _fit_condition(rule, alias)
+        if cond is None or not rule.points:
+            continue
+        sql.add(" + CASE WHEN ").extend(cond).add(f" THEN {_num(int(rule.points))} ELSE 0 END")
+    return sql.add(")")
+
+
+def update_company_scores(ruleset: RuleSet, *, account_filter: str = "1 = 1") -> int:
+    """Recompute company scores of the accounts matching `account_filter` (a condition on leads_account)."""
+    rules = list(ruleset.fit_rules.order_by("order", "id"))
+    expr = company_score_sql(rules, alias="leads_account")
+    text = (f"UPDATE leads_account SET company_score = {expr.text} WHERE {account_filter} "
+            f"AND company_score <> {expr.text}")
+    with connection.cursor() as cursor:
+        cursor.execute(text, expr.params + expr.params)
+        return cursor.rowcount
+
+
+def fit_rule_matches(rule: FitRule, account) -> bool:
+    """The Python twin of _fit_condition, for explanations (tests keep them in agreement)."""
+    raw = getattr(account, rule.field, None)
+    op, value = rule.operator, rule.value
+    if rule.field in FitRule.TEXT_FIELDS:
+        text = (raw or "").lower()
+        if op == FitRule.Operator.EQUALS:
+            return text == str(value).strip().lower()
+        if op == FitRule.Operator.IN:
+            return text in [str(v).strip().lower() for v in (value or [])]
+        if op == FitRule.Operator.CONTAINS:
+            return str(value).strip().lower() in text
+        return False
+    if rule.field in FitRule.NUMBER_FIELDS:
+        if raw is None:
+            return False
+        if op == FitRule.Operator.EQUALS:
+            return float(raw) == float(value)
+        if op == FitRule.Operator.IN:
+            return float(raw) in [float(v) for v in (value or [])]
+        if op == FitRule.Operator.RANGE:
+            low, high = value.get("min"), value.get("max")
+            return (low is None or raw >= float(low)) and (high is None or raw <= float(high))
+        return False
+    if rule.field in FitRule.BOOLEAN_FIELDS and op == FitRule.Operator.EQUALS:
+        return bool(raw) == bool(value)
+    return False
