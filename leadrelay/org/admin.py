@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from leadrelay.org.models import ApiToken, CharterPage, CharterVersion, RoleGrant, Team, User
+from leadrelay.org.services import user_sync_staff
 
 
 class RoleGrantInline(admin.TabularInline):
@@ -17,6 +18,11 @@ class UserAdmin(BaseUserAdmin):
         *BaseUserAdmin.fieldsets,
         ("LeadRelay", {"fields": ["language", "is_away", "lead_capacity", "started_on", "career_path"]}),
     ]
+
+    def save_related(self, request, form, formsets, change):
+        """Roles are edited inline; only holders of the admin role keep access to this site."""
+        super().save_related(request, form, formsets, change)
+        user_sync_staff(user=form.instance)
 
 
 @admin.register(Team)

@@ -6,6 +6,8 @@ system itself (the seed command, migrations, management commands).
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -37,12 +39,13 @@ def _check_roles(roles: list[str]) -> list[str]:
     return sorted(set(roles))
 
 
-def _sync_staff(user: User) -> None:
-    """Only holders of the admin role may enter the Django admin site."""
+def user_sync_staff(*, user: User) -> User:
+    """Only holders of the admin role (and superusers) may enter the Django admin site."""
     is_staff = user.is_superuser or RoleGrant.objects.filter(user=user, role=Role.ADMIN).exists()
     if user.is_staff != is_staff:
         user.is_staff = is_staff
         user.save(update_fields=["is_staff"])
+    return user
 
 
 @transaction.atomic
@@ -73,7 +76,7 @@ def user_set_language(*, user: User, language: str) -> User:
 @transaction.atomic
 def user_create(*, username: str, password: str, roles: list[str], email: str = "", first_name: str = "",
                 last_name: str = "", language: str = "", is_staff: bool = False,
-                actor: User | None = None) -> User:
+                actor: User | None = None, started_on: date | None = None) -> User:
     """Create a member with its roles; holders of the admin role may use the Django admin site."""
     _require_admin(actor)
     username = (username or "").strip()
@@ -89,7 +92,8 @@ def user_create(*, username: str, password: str, roles: list[str], email: str = 
     roles = _check_roles(roles)
     if language and language not in dict(settings.LANGUAGES):
         raise InvalidInput(fields={"language": [_("Choose English or Japanese.")]})
-    user = User(username=username, email=email, first_name=first_name, last_name=last_name, language=language)
+    user = User(username=username, email=email, first_name=first_name, last_name=last_name, language=language,
+                started_on=started_on)
     user.is_staff = is_staff or Role.ADMIN in roles
     user.set_password(password)
     full_clean_or_raise(user, exclude=["password"])
@@ -112,7 +116,7 @@ def user_set_roles(*, user: User, roles: list[str], actor: User | None = None) -
     existing = set(RoleGrant.objects.filter(user=user).values_list("role", flat=True))
     RoleGrant.objects.bulk_create([RoleGrant(user=user, role=r) for r in roles if r not in existing])
     user.__dict__.pop("role_set", None)
-    _sync_staff(user)
+    user_sync_staff(user=user)
     return user
 
 
