@@ -159,7 +159,11 @@ def _has_event_source_column() -> bool:
 
 
 def source_sql(alias: str = "e") -> Sql:
-    """CASE giving 'search' | 'ads' | 'email' | 'referral' | 'direct' | 'internal' for a page view."""
+    """CASE giving 'search' | 'ads' | 'email' | 'referral' | 'direct' for the first page view of a visit.
+
+    Tracking's ingest-time classification (Event.source, tracking/sources.py) wins; events stored without
+    one are classified here the same way (a small SQL twin, so bulk rescoring stays in the database).
+    """
     medium = f"LOWER(COALESCE({_json_text(alias + '.utm', 'utm_medium')}, ''))"
     usource = f"LOWER(COALESCE({_json_text(alias + '.utm', 'utm_source')}, ''))"
     url = f"LOWER({alias}.url)"
@@ -178,9 +182,10 @@ def source_sql(alias: str = "e") -> Sql:
     sql.add(f" WHEN {ref_host} = {url_host} THEN 'internal'")
     sql.add(" ELSE 'referral' END)")
     if _has_event_source_column():
-        wrapped = Sql(f"COALESCE(NULLIF({alias}.source, ''), ")
-        return wrapped.extend(sql).add(")")
-    return sql
+        sql = Sql(f"COALESCE(NULLIF({alias}.source, ''), ").extend(sql).add(")")
+    # A visit that starts on an internal referrer (a tab left open past the session) counts as direct.
+    wrapped = Sql("(CASE WHEN ").extend(sql).add(" = 'internal' THEN 'direct' ELSE ").extend(sql).add(" END)")
+    return wrapped
 
 
 # Behaviour contributions ------------------------------------------------------------------------------
