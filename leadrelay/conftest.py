@@ -5,6 +5,8 @@ import pytest
 from leadrelay.core.testing import TeamFactory, UserFactory
 from leadrelay.org.models import Role, Team
 
+pytest_plugins = ["leadrelay.core.testing_browser", "leadrelay.core.testing_smtp"]
+
 
 @pytest.fixture
 def users(db):

@@ -19,3 +19,6 @@ STORAGES = {
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["NAME"] = env("SQLITE_PATH", "")  # in-memory test database
     DATABASES["default"]["TEST"] = {"NAME": env("SQLITE_TEST_PATH") or None}
+# Static files straight from the apps' folders (no collectstatic before a test run, e.g. for live_server pages).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
