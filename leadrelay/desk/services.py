@@ -162,3 +162,15 @@ def planned_touch_delete(*, actor: User, touch: PlannedTouch) -> None:
     if touch.done_at is not None:
         raise Conflict(_("A done touch is kept."))
     touch.delete()
+
+
+@transaction.atomic
+def follow_up_schedule(*, lead: Lead, due_on: date, notes: str, actor: User | None = None) -> Activity:
+    """A follow-up the system asks of the lead's IS owner (e.g. after a lost deal): a note with a due date.
+
+    It is not an IS touch, so it does not end Untouched; it shows in the owner's follow-ups queue.
+    """
+    return Activity.objects.create(
+        lead=lead, actor=actor, kind=Activity.Kind.NOTE, notes=notes, occurred_at=timezone.now(),
+        next_follow_up=due_on, by_inside_sales=False,
+    )
