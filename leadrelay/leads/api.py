@@ -57,6 +57,8 @@ def _email(value: str | None) -> str | None:
 
 Email = Annotated[str | None, Field(max_length=254), AfterValidator(_email)]
 Domain = Annotated[str, Field(min_length=1, max_length=253)]
+# Enum fields that also accept "" (not set) as one Literal, so an error names the field plainly.
+BusinessModelValue = Literal[("", *Account.BusinessModel.values)]  # type: ignore[valid-type]
 Reason = Annotated[str, Field(max_length=2000, description="Why; kept in the record's history.")]
 
 
@@ -115,7 +117,7 @@ class AccountCreate(InputSchema):
     name: str = Field(min_length=1, max_length=200)
     domains: list[Domain] = Field(default_factory=list, max_length=20)
     industry: str = Field("", max_length=100)
-    business_model: Account.BusinessModel | Literal[""] = ""
+    business_model: BusinessModelValue = ""
     employees: int | None = Field(None, ge=0, le=10_000_000)
     region: str = Field("", max_length=100)
     research_notes: str = Field("", max_length=20_000)
@@ -128,7 +130,7 @@ class AccountUpdate(InputSchema):
     name: str = Field(None, min_length=1, max_length=200)
     domains: list[Domain] = Field(None, max_length=20)
     industry: str = Field(None, max_length=100)
-    business_model: Account.BusinessModel | Literal[""] = None
+    business_model: BusinessModelValue = None
     employees: int | None = Field(None, ge=0, le=10_000_000)
     region: str = Field(None, max_length=100)
     research_notes: str = Field(None, max_length=20_000)

@@ -157,16 +157,13 @@ class LeadForm(CapitalizedLabelsMixin, forms.Form):
 
     def selected_account(self) -> Account | None:
         """The account to show as chosen when the form is redrawn."""
-        if self.is_bound:
-            raw = self.data.get("account")
-            if raw and str(raw).isdigit():
-                try:
-                    return selectors.account_get_for(self.user, int(raw))
-                except NotFound:
-                    return None
+        raw = self.data.get("account") if self.is_bound else self.initial.get("account")
+        if not raw or not str(raw).isdigit():
             return None
-        pk = self.initial.get("account")
-        return selectors.account_get_for(self.user, pk) if pk else None
+        try:
+            return selectors.account_get_for(self.user, int(raw))
+        except NotFound:
+            return None
 
     def service_fields(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.SERVICE_FIELDS}

@@ -58,7 +58,7 @@ def lead_list(request):
     })
 
 
-def _lead_page(request, lead, *, transition_form=None, assign_form=None, status=200):
+def _lead_page(request, lead, *, transition_form=None, assign_form=None):
     user = request.user
     editable = selectors.lead_is_editable_by(user, lead)
     can_assign = selectors.lead_can_assign(user, lead)
@@ -75,7 +75,7 @@ def _lead_page(request, lead, *, transition_form=None, assign_form=None, status=
         "timeline": selectors.lead_timeline(lead),
         "panels": panels.render_list("lead", request=request, record=lead),
     }
-    return render(request, "leads/lead_detail.html", context, status=status)
+    return render(request, "leads/lead_detail.html", context)
 
 
 @login_required
@@ -103,7 +103,7 @@ def lead_create(request):
     else:
         account_id = request.GET.get("account", "")
         form = LeadForm(user=request.user, initial={"account": int(account_id)} if account_id.isdigit() else {})
-    return render(request, "leads/lead_form.html", {"form": form, "lead": None}, status=422 if form.errors else 200)
+    return render(request, "leads/lead_form.html", {"form": form, "lead": None})
 
 
 @login_required
@@ -124,7 +124,7 @@ def lead_edit(request, lead_id: int):
                 return redirect("leads:lead_detail", lead_id=lead.pk)
     else:
         form = LeadForm(user=request.user, lead=lead)
-    return render(request, "leads/lead_form.html", {"form": form, "lead": lead}, status=422 if form.errors else 200)
+    return render(request, "leads/lead_form.html", {"form": form, "lead": lead})
 
 
 @login_required
@@ -146,7 +146,7 @@ def lead_transition(request, lead_id: int):
         else:
             messages.success(request, _("The lead moved to “%(stage)s”.") % {"stage": lead.get_stage_display()})
             return redirect("leads:lead_detail", lead_id=lead.pk)
-    return _lead_page(request, lead, transition_form=form, status=422)
+    return _lead_page(request, lead, transition_form=form)
 
 
 @login_required
@@ -171,7 +171,7 @@ def lead_assign(request, lead_id: int):
             return redirect("leads:lead_list")
     if not selectors.lead_can_assign(request.user, lead):
         raise PermissionDenied()
-    return _lead_page(request, lead, assign_form=form, status=422)
+    return _lead_page(request, lead, assign_form=form)
 
 
 # Accounts -------------------------------------------------------------------------------------------
@@ -220,8 +220,7 @@ def account_create(request):
             if selectors.accounts_visible_to(request.user).filter(pk=account.pk).exists():
                 return redirect("leads:account_detail", account_id=account.pk)
             return redirect("leads:account_list")
-    return render(request, "leads/account_form.html", {"form": form, "account": None},
-                  status=422 if form.errors else 200)
+    return render(request, "leads/account_form.html", {"form": form, "account": None})
 
 
 @login_required
@@ -239,8 +238,7 @@ def account_edit(request, account_id: int):
         else:
             messages.success(request, _("The account was saved."))
             return redirect("leads:account_detail", account_id=account.pk)
-    return render(request, "leads/account_form.html", {"form": form, "account": account},
-                  status=422 if form.errors else 200)
+    return render(request, "leads/account_form.html", {"form": form, "account": account})
 
 
 @login_required
