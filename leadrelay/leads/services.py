@@ -367,3 +367,43 @@ def lead_erase(*, actor: User | None, lead: Lead, reason: str = "", data: dict |
     )
     transaction.on_commit(lambda: _lead_changed(lead.pk))
     return lead
+
+
+@transaction.atomic
+def lead_mark_left(*, actor: User | None, lead: Lead, successor: Lead | None = None, reason: str = "",
+                   **successor_fields: Any) -> Lead | None:
+    """Record that the person left the company; link (or create) the successor at the same account.
+
+    The successor keeps the link to the predecessor, so its page reaches the account's earlier history.
+    Returns the successor, if any.
+    """
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    _check_lead_write(actor, lead)
+    if lead.left_company:
+        raise Conflict(_("This person is already marked as having left."), code="already_left")
+    if successor is None and any(successor_fields.values()):
+        successor = lead_create(
+            actor=actor, account=lead.account, source=lead.source,
+            reason=_("Successor of %(name)s") % {"name": lead.display_name},
+            owner=lead.owner, **{k: v for k, v in successor_fields.items() if v not in (None, "")},
+        )
+    if successor is not None:
+        if successor.pk == lead.pk:
+            raise InvalidInput(fields={"successor": [_("A person cannot succeed themselves.")]})
+        if successor.account_id != lead.account_id:
+            raise InvalidInput(fields={"successor": [_("The successor must work at the same account.")]})
+    now = timezone.now()
+    lead.left_company = True
+    lead.successor = successor
+    lead.save(update_fields=["left_company", "successor", "updated_at"])
+    LeadHistory.objects.create(
+        lead=lead, kind=LeadHistory.Kind.UPDATED, actor=actor, at=now, reason=reason or _("Left the company"),
+        data={"changes": {"left_company": [False, True]}, "successor": successor.pk if successor else None},
+    )
+    if successor is not None:
+        LeadHistory.objects.create(
+            lead=successor, kind=LeadHistory.Kind.NOTE, actor=actor, at=now,
+            reason=_("Succeeds %(name)s, who left the company") % {"name": lead.display_name},
+            data={"predecessor": lead.pk},
+        )
+    return successor
