@@ -114,7 +114,7 @@ def _row_context(request, lead, section: str, **extra) -> dict:
 def _render_log_result(request, lead, section: str, *, form=None, logged=None):
     if section == "panel":
         context = lead_panel_context(request=request, record=lead) or {}
-        context.update({"form": form, "logged": logged})
+        context.update({"record": lead, "form": form, "logged": logged})
         return render(request, "desk/_lead_panel_inner.html", context)
     lead = selectors.queue_lead_refresh(lead)
     return render(request, "desk/_lead_row.html", _row_context(request, lead, section, form=form, logged=logged))
@@ -199,7 +199,6 @@ def lead_panel_context(*, request, record) -> dict | None:
     if not user.is_authenticated or not lead_is_editable_by(user, record):
         return None
     return {
-        "lead": record,
         "section": "panel",
         "kinds": Activity.Kind.choices,
         "recent_activities": list(selectors.activities_for_lead(record)[:5]),

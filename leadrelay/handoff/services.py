@@ -184,7 +184,7 @@ def handoff_request(*, actor: User, lead: Lead, need: str = "", timing: str = ""
             )
     except IntegrityError:
         raise Conflict(_("This lead already has a handoff waiting for a decision."), code="handoff_open") from None
-    lead_transition(actor=actor, lead=lead, to_stage=Stage.HANDOFF_REQUESTED, workflow=True, at=now,
+    handoff.lead = lead_transition(actor=actor, lead=lead, to_stage=Stage.HANDOFF_REQUESTED, workflow=True, at=now,
                     data={"handoff": handoff.pk})
     _event(handoff, HandoffEvent.Kind.REQUESTED, actor=actor, at=now, data={"sla_due_at": handoff.sla_due_at.isoformat()})
     _notify(handoff=handoff, step="requested", recipients=deciders_for(handoff), actor=actor)
@@ -219,7 +219,7 @@ def handoff_approve(*, actor: User, handoff: Handoff, reason: str = "") -> Hando
     handoff.overdue_flagged_at = None
     handoff.save(update_fields=["state", "is_manager", "is_decision", "is_reason", "is_decided_at", "sla_due_at",
                                 "overdue_flagged_at", "updated_at"])
-    lead_transition(actor=actor, lead=handoff.lead, to_stage=Stage.HANDOFF_APPROVED, workflow=True, at=now,
+    handoff.lead = lead_transition(actor=actor, lead=handoff.lead, to_stage=Stage.HANDOFF_APPROVED, workflow=True, at=now,
                     reason=reason, data={"handoff": handoff.pk})
     _event(handoff, HandoffEvent.Kind.APPROVED, actor=actor, at=now, reason=reason)
     _notify(handoff=handoff, step="approved", recipients=deciders_for(handoff), actor=actor, reason=reason)
@@ -246,7 +246,7 @@ def handoff_reject(*, actor: User, handoff: Handoff, reason: str) -> Handoff:
     handoff.sla_due_at = None
     handoff.save(update_fields=["state", "is_manager", "is_decision", "is_reason", "is_decided_at", "sla_due_at",
                                 "updated_at"])
-    lead_transition(actor=actor, lead=handoff.lead, to_stage=Stage.WORKING, workflow=True, at=now,
+    handoff.lead = lead_transition(actor=actor, lead=handoff.lead, to_stage=Stage.WORKING, workflow=True, at=now,
                     reason=_("Handoff rejected: %(reason)s") % {"reason": reason}, data={"handoff": handoff.pk})
     _event(handoff, HandoffEvent.Kind.REJECTED, actor=actor, at=now, reason=reason)
     _notify(handoff=handoff, step="rejected", recipients=[handoff.requested_by], actor=actor, reason=reason)
@@ -291,9 +291,9 @@ def handoff_accept(*, actor: User, handoff: Handoff, fs_rep: User | None, reason
     handoff.sla_due_at = None
     handoff.save(update_fields=["state", "fs_manager", "fs_decision", "fs_reason", "fs_decided_at", "fs_rep",
                                 "sla_due_at", "updated_at"])
-    lead_transition(actor=actor, lead=handoff.lead, to_stage=Stage.ACCEPTED, workflow=True, at=now, reason=reason,
+    handoff.lead = lead_transition(actor=actor, lead=handoff.lead, to_stage=Stage.ACCEPTED, workflow=True, at=now, reason=reason,
                     data={"handoff": handoff.pk, "fs_rep": fs_rep.pk})
-    lead_set_fs_owner(actor=actor, lead=handoff.lead, fs_owner=fs_rep,
+    handoff.lead = lead_set_fs_owner(actor=actor, lead=handoff.lead, fs_owner=fs_rep,
                       reason=_("Handoff #%(id)s accepted") % {"id": handoff.pk})
     _event(handoff, HandoffEvent.Kind.ACCEPTED, actor=actor, at=now, reason=reason, data={"fs_rep": fs_rep.pk})
     _notify(handoff=handoff, step="accepted", recipients=[fs_rep], actor=actor, reason=reason)
@@ -319,7 +319,7 @@ def handoff_return(*, actor: User, handoff: Handoff, reason: str) -> Handoff:
     handoff.sla_due_at = None
     handoff.save(update_fields=["state", "fs_manager", "fs_decision", "fs_reason", "fs_decided_at", "sla_due_at",
                                 "updated_at"])
-    lead_transition(actor=actor, lead=handoff.lead, to_stage=Stage.WORKING, workflow=True, at=now,
+    handoff.lead = lead_transition(actor=actor, lead=handoff.lead, to_stage=Stage.WORKING, workflow=True, at=now,
                     reason=_("Handoff returned by field sales: %(reason)s") % {"reason": reason},
                     data={"handoff": handoff.pk})
     _event(handoff, HandoffEvent.Kind.RETURNED, actor=actor, at=now, reason=reason)
@@ -342,7 +342,7 @@ def handoff_cancel(*, actor: User, handoff: Handoff, reason: str = "") -> Handof
     handoff.state = Handoff.State.CANCELLED
     handoff.sla_due_at = None
     handoff.save(update_fields=["state", "sla_due_at", "updated_at"])
-    lead_transition(actor=actor, lead=handoff.lead, to_stage=Stage.WORKING, workflow=True, at=now,
+    handoff.lead = lead_transition(actor=actor, lead=handoff.lead, to_stage=Stage.WORKING, workflow=True, at=now,
                     reason=reason or _("Handoff request withdrawn"), data={"handoff": handoff.pk})
     _event(handoff, HandoffEvent.Kind.CANCELLED, actor=actor, at=now, reason=reason)
     return handoff

@@ -246,7 +246,7 @@ def lead_panel_context(*, request, record) -> dict | None:
     )
     if not handoffs and not can_request:
         return None
-    return {"lead": record, "handoffs": handoffs, "can_request": can_request}
+    return {"handoffs": handoffs, "can_request": can_request}
 
 
 # Joint meeting --------------------------------------------------------------------------------------
