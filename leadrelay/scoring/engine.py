@@ -214,7 +214,8 @@ def compile_rules(ruleset: RuleSet, rules: list[BehaviourRule] | None = None) ->
     )
 
 
-def contributions_sql(ruleset: RuleSet, *, lead_filter: str, compiled: CompiledRules | None = None) -> Sql | None:
+def contributions_sql(ruleset: RuleSet, *, lead_filter: str | Sql, compiled: CompiledRules | None = None,
+                      since: dt.datetime | None = None) -> Sql | None:
     """`WITH ... final AS (...)`: the CTEs whose last one, `final`, has one row per contribution
     (lead_id, rule_id, event_id, occurred_at, ts, awarded); the caller appends its statement.
 
@@ -256,7 +257,10 @@ def contributions_sql(ruleset: RuleSet, *, lead_filter: str, compiled: CompiledR
     else:
         sql.add("NULL AS src, ")
     sql.add(f"LAG({ts}) OVER w AS prev_ts, LAG(e.session_id) OVER w AS prev_sid ")
-    sql.add(f"FROM tracking_event e WHERE e.lead_id IS NOT NULL AND {lead_filter} ")
+    sql.add("FROM tracking_event e WHERE e.lead_id IS NOT NULL AND ")
+    sql.extend(lead_filter if isinstance(lead_filter, Sql) else Sql(lead_filter)).add(" ")
+    if since is not None:
+        sql.add("AND e.occurred_at >= %s ", since)
     sql.add(f"AND e.type IN ({', '.join(['%s'] * len(event_types))}) ", *event_types)
     sql.add("WINDOW w AS (PARTITION BY e.lead_id ORDER BY e.occurred_at, e.id)), ")
 
