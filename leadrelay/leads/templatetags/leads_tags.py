@@ -31,5 +31,5 @@ def render_panel(context, panel, **extra):
     """
     tpl = context.template.engine.get_template(panel["template"])
     values = dict(panel["context"])
-    with context.push(**values, panel=values, **extra):
+    with context.push(**{**extra, **values, "panel": values}):
         return tpl.render(context)
