@@ -160,14 +160,6 @@ def _month_filter(model: type[models.Model], today: datetime.date) -> models.Q |
     return None
 
 
-def _active_filter(model: type[models.Model]) -> models.Q:
-    names = _field_names(model)
-    for name in ("is_active", "active", "enabled", "is_enabled"):
-        if name in names:
-            return models.Q(**{name: True})
-    return models.Q()
-
-
 def _stage_moves(to_stage: str, since: datetime.datetime) -> int:
     from leadrelay.leads.models import LeadHistory
 
@@ -178,7 +170,7 @@ def _stage_moves(to_stage: str, since: datetime.datetime) -> int:
 
 
 def _charter_url() -> str:
-    return url_for("org:charter", "org:charter_list", "org:charter_index", "admin:org_charterpage_changelist")
+    return url_for("org:charter", "admin:org_charterpage_changelist")
 
 
 def check_mission(*, now: datetime.datetime) -> Result:
@@ -189,8 +181,11 @@ def check_mission(*, now: datetime.datetime) -> Result:
     if page is None:
         return Result(done=False, detail=_("No mission is written yet."), missing=[_("the team's mission")],
                       fix_url=_charter_url())
-    return Result(done=True, detail=_("Version %(number)s, edited %(date)s.") % {
-        "number": page.current.number, "date": page.current.edited_at.date().isoformat()}, fix_url=_charter_url())
+    detail = _("Version %(number)s, edited %(date)s.") % {
+        "number": page.current.number, "date": page.current.edited_at.date().isoformat()}
+    if page.current.number == 1 and page.current.edited_by_id is None:
+        detail = _("Still the text LeadRelay installed; adapt it to your own customers and team.")
+    return Result(done=True, detail=detail, fix_url=_charter_url())
 
 
 def check_roles(*, now: datetime.datetime) -> Result:
@@ -224,28 +219,33 @@ def check_kpi_targets(*, now: datetime.datetime) -> Result:
     return Result(done=True, detail=_("%(count)s targets set for this month.") % {"count": count}, fix_url=fix)
 
 
+def _scoring_setup() -> tuple[int, bool] | None:
+    """(rules in the active rule set, both thresholds above zero), or None without the scoring module."""
+    if not apps.is_installed("leadrelay.scoring"):
+        return None
+    try:
+        from leadrelay.scoring import selectors as scoring
+    except ImportError:
+        return None
+    ruleset = scoring.ruleset_active()
+    if ruleset is None:
+        return 0, False
+    rules = scoring.fit_rules_of(ruleset).count() + scoring.behaviour_rules_of(ruleset).count()
+    return rules, bool(ruleset.company_threshold > 0 and ruleset.behaviour_threshold > 0)
+
+
 def check_scoring(*, now: datetime.datetime) -> Result:
-    """Active scoring rules, MQL thresholds set, and MQLs produced in the last 30 days."""
-    fix = url_for("scoring:rules", "scoring:index", "scoring:settings", "scoring:rule_list")
-    scoring_models = app_models("scoring")
-    rule_models = [m for m in scoring_models if m.__name__.lower().endswith("rule")]
-    threshold_fields = [
-        (m, name) for m in scoring_models for name in sorted(_field_names(m))
-        if "threshold" in name and isinstance(m._meta.get_field(name), (models.IntegerField, models.FloatField,
-                                                                         models.DecimalField))
-    ]
-    if not rule_models:
-        return Result.not_defined(_("Scoring rules are not yet defined: the scoring module has no rules."), fix)
+    """An active rule set with rules and both MQL thresholds, producing MQLs in the last 30 days."""
+    fix = url_for("scoring:config")
+    setup = _scoring_setup()
+    if setup is None:
+        return Result.not_defined(_("Scoring rules are not yet defined: the scoring module is not installed."), fix)
+    rules, thresholds = setup
     missing = []
-    rules = sum(m.objects.filter(_active_filter(m)).count() for m in rule_models)
     if not rules:
-        missing.append(_("active fit and behaviour rules"))
-    if threshold_fields:
-        thresholds_set = all(
-            model.objects.filter(**{f"{name}__gt": 0}).exists() for model, name in threshold_fields
-        )
-        if not thresholds_set:
-            missing.append(_("MQL thresholds for both scores"))
+        missing.append(_("an active rule set with fit and behaviour rules"))
+    if not thresholds:
+        missing.append(_("MQL thresholds for both scores"))
     mqls = _stage_moves("mql", now - datetime.timedelta(days=LOOP_DAYS))
     if not mqls:
         missing.append(_("MQLs made in the last %(days)s days") % {"days": LOOP_DAYS})
@@ -255,8 +255,8 @@ def check_scoring(*, now: datetime.datetime) -> Result:
 
 
 def check_handoffs(*, now: datetime.datetime) -> Result:
-    """The IS -> IS manager -> FS manager -> FS rep handoff is in use."""
-    fix = url_for("handoff:index", "handoff:list", "handoff:queue")
+    """The IS rep -> IS manager -> FS manager -> FS rep handoff is in use."""
+    fix = url_for("handoff:inbox", "handoff:settings")
     since = now - datetime.timedelta(days=LOOP_DAYS)
     approved = _stage_moves("handoff_approved", since)
     accepted = _stage_moves("accepted", since)
@@ -273,7 +273,7 @@ def check_handoffs(*, now: datetime.datetime) -> Result:
 
 def check_closed_loop(*, now: datetime.datetime) -> Result:
     """One data model MA -> IS -> FS -> back: opportunities made and lost deals recycled to IS."""
-    fix = url_for("sales:index", "sales:opportunities", "sales:list", "leads:list")
+    fix = url_for("sales:pipeline", "sales:index", "sales:opportunities", "handoff:meeting")
     since = now - datetime.timedelta(days=LOOP_DAYS)
     opportunities = _stage_moves("opportunity", since)
     recycled = _stage_moves("recycled", since)
@@ -317,7 +317,7 @@ def check_reps_onboarded(*, now: datetime.datetime) -> Result:
     reps = list(users_with_role(Role.IS_REP))
     if not reps:
         return Result(done=False, detail=_("There are no IS reps yet."), missing=[_("IS reps")],
-                      fix_url=url_for("org:members", "admin:org_user_changelist"))
+                      fix_url=url_for("org:team", "admin:org_user_changelist"))
     enrolled = set(Enrolment.objects.filter(user__in=reps).values_list("user_id", flat=True))
     certified = set(Certification.objects.filter(enrolment__user__in=reps).values_list("enrolment__user_id",
                                                                                         flat=True))
