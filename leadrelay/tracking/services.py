@@ -106,8 +106,7 @@ def rate_limit_check(*, scope: str, key: str, limit: int, window_seconds: int) -
 def rate_counters_sweep(*, now: float | None = None) -> int:
     """Delete counters whose window has passed (the worker runs this periodically)."""
     now = time.time() if now is None else now
-    deleted, _ = RateCounter.objects.filter(expires_at__lt=int(now)).delete()
-    return deleted
+    return RateCounter.objects.filter(expires_at__lt=int(now)).delete()[0]
 
 
 def bot_count_add(*, site_id: int, day: date, hits: int = 1) -> None:
@@ -637,7 +636,7 @@ def events_ingest(*, actor: User, events: list, create_missing_leads: bool = Fal
         seen.add(item["event_id"])
         cleaned.append((index, item))
     with transaction.atomic():
-        leads = _resolve_leads([item for _, item in cleaned], create_missing_leads=create_missing_leads)
+        leads = _resolve_leads([item for _index, item in cleaned], create_missing_leads=create_missing_leads)
         rows: list[Event] = []
         lead_ids: set[int] = set()
         for index, item in cleaned:
@@ -947,8 +946,8 @@ def lead_erase_personal_data(*, actor: User, lead: Lead, reason: str = "") -> Le
     if not (reason or "").strip():
         raise InvalidInput(fields={"reason": [_("Say why the data is erased (e.g. the person's request).")]})
     visitor_pks = list(Visitor.objects.filter(lead=lead).values_list("pk", flat=True))
-    events_deleted, _ = Event.objects.filter(lead=lead).delete()
-    visitor_events, _ = Event.objects.filter(visitor_id__in=visitor_pks).delete()
+    events_deleted = Event.objects.filter(lead=lead).delete()[0]
+    visitor_events = Event.objects.filter(visitor_id__in=visitor_pks).delete()[0]
     Visitor.objects.filter(pk__in=visitor_pks).delete()
     return lead_erase(actor=actor, lead=lead, reason=reason.strip(),
                       data={"events_deleted": events_deleted + visitor_events, "visitors_deleted": len(visitor_pks)})
