@@ -214,7 +214,8 @@ def test_panels_registered_for_the_record_pages_are_shown(client, users):
     """Another context's panel appears on the lead and account pages with its own context."""
 
     def lead_context(*, request, record):
-        return {"stage": "won", "label": f"PANEL-FOR-{record.pk}"}
+        # A panel may name its own `lead`; it does not clash with the page's.
+        return {"stage": "won", "label": f"PANEL-FOR-{record.pk}", "lead": record}
 
     def hidden(*, request, record):
         return None
