@@ -182,7 +182,7 @@ def mql_check(*, ruleset: RuleSet | None = None, lead_ids: list[int] | None = No
 def lead_mark_mql(*, lead_id: int, ruleset: RuleSet, now: dt.datetime | None = None) -> Lead | None:
     """Make the lead MQL if it crosses the rule in a fresh cycle: assign it, alert, publish. None otherwise."""
     now = now or timezone.now()
-    lead = Lead.objects.select_for_update().select_related("account", "owner").filter(pk=lead_id).first()
+    lead = Lead.objects.select_for_update(of=("self",)).select_related("account", "owner").filter(pk=lead_id).first()
     if lead is None or lead.erased_at is not None or lead.stage not in MQL_FROM_STAGES:
         return None
     if MqlLatch.objects.filter(lead_id=lead.pk).exists():

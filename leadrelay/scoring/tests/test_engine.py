@@ -31,3 +31,242 @@ def test_product_case_pricing_contact_in_order_earn_rising_points_and_the_bonus(
         ("Product page", 5), ("Case study page", 10), ("Pricing page", 15), ("Contact page", 20),
         ("Direct visit", 1), ("Read product → case study → pricing → contact", 25),
     }
+
+
+def test_behaviour_score_halves_after_one_half_life():
+    """The shown score is the decayed value at that moment: half after one half-life, a quarter after two."""
+    ruleset = default_ruleset()
+    lead = LeadFactory()
+    make_event(lead, "https://www.example.com/pricing", at=T0)
+    services.leads_score(lead_ids=[lead.pk], now=T0)
+    lead.refresh_from_db()
+    assert lead.behaviour_score == pytest.approx(16)  # pricing 15 + direct visit 1
+    half_life = dt.timedelta(days=ruleset.half_life_days)
+    assert behaviour_score_now(lead, T0 + half_life) == pytest.approx(8)
+    assert behaviour_score_now(lead, T0 + 2 * half_life) == pytest.approx(4)
+    # Scoring again later stores the decayed value; the contributions keep their points at event time.
+    services.leads_score(lead_ids=[lead.pk], now=T0 + half_life)
+    lead.refresh_from_db()
+    assert lead.behaviour_score == pytest.approx(8)
+    assert sorted(c.points for c in ScoreContribution.objects.filter(lead=lead)) == [1, 15]
+
+
+def test_list_ordering_uses_the_decayed_score():
+    """An older high score can rank below a fresh lower one: lists order by the value now."""
+    from leadrelay.leads.models import Lead
+    from leadrelay.scoring.selectors import order_by_behaviour_now
+
+    default_ruleset()
+    old, fresh = LeadFactory(), LeadFactory()
+    for path in ["/pricing", "/contact"]:
+        make_event(old, f"https://www.example.com{path}", at=T0 - dt.timedelta(days=56))
+    make_event(fresh, "https://www.example.com/pricing", at=T0)
+    services.leads_score(lead_ids=[old.pk, fresh.pk], now=T0)
+    ordered = list(order_by_behaviour_now(Lead.objects.filter(pk__in=[old.pk, fresh.pk]), at=T0))
+    assert ordered == [fresh, old]
+    assert ordered[0].behaviour_now == pytest.approx(16)
+    old.refresh_from_db()
+    assert ordered[1].behaviour_now == pytest.approx(behaviour_score_now(old, T0))
+
+
+def test_each_rule_is_capped_per_day():
+    """Ten product pages in a day give 15 (the cap), not 50; the next day earns again."""
+    default_ruleset()
+    lead = LeadFactory()
+    for i in range(10):
+        make_event(lead, f"https://www.example.com/products/{i}", at=T0 + dt.timedelta(minutes=i))
+    make_event(lead, "https://www.example.com/products/x", at=T0 + dt.timedelta(days=1))
+    services.leads_score(lead_ids=[lead.pk], now=T0 + dt.timedelta(days=1))
+    product = ScoreContribution.objects.filter(lead=lead, rule__label="Product page").order_by("occurred_at")
+    assert [c.points for c in product] == [5, 5, 5, 5]
+    assert sum(c.points for c in product if c.occurred_at < T0 + dt.timedelta(hours=2)) == 15
+
+
+def test_a_partial_cap_gives_the_rest():
+    """A rule of 20 points capped at 30 gives 20, then 10, then nothing."""
+    default_ruleset()
+    lead = LeadFactory()
+    for i in range(3):
+        make_event(lead, "https://www.example.com/contact", at=T0 + dt.timedelta(minutes=i))
+    services.leads_score(lead_ids=[lead.pk], now=T0 + dt.timedelta(minutes=5))
+    contact = ScoreContribution.objects.filter(lead=lead, rule__label="Contact page").order_by("occurred_at")
+    assert [c.points for c in contact] == [20, 20]  # cap 40: 20 + 20, the third gets 0 and is not stored
+
+
+def test_progression_needs_the_funnel_order():
+    """Contact, pricing, case study, product (reverse order) earns no bonus."""
+    default_ruleset()
+    lead = LeadFactory()
+    for i, path in enumerate(["/contact", "/pricing", "/case-studies/x", "/products/a"]):
+        make_event(lead, f"https://www.example.com{path}", at=T0 + dt.timedelta(minutes=i))
+    services.leads_score(lead_ids=[lead.pk], now=T0 + dt.timedelta(minutes=5))
+    assert not ScoreContribution.objects.filter(lead=lead, rule__kind="progression").exists()
+
+
+def test_progression_within_the_window_across_visits_but_not_beyond():
+    """In order across two sessions 40 minutes apart earns the bonus (window 60); three hours apart does not."""
+    default_ruleset()
+    near, far = LeadFactory(), LeadFactory()
+    steps = ["/products/a", "/case-studies/x", "/pricing", "/contact"]
+    for lead, gap in ((near, 40), (far, 180)):
+        for i, path in enumerate(steps):
+            at = T0 + dt.timedelta(minutes=i + (gap if i >= 2 else 0))
+            make_event(lead, f"https://www.example.com{path}", at=at, session_id="a" if i < 2 else "b")
+    services.leads_score(lead_ids=[near.pk, far.pk], now=T0 + dt.timedelta(hours=4))
+    assert ScoreContribution.objects.filter(lead=near, rule__kind="progression").count() == 1
+    assert not ScoreContribution.objects.filter(lead=far, rule__kind="progression").exists()
+
+
+def test_progression_inside_one_long_visit_earns_the_bonus():
+    """One visit (no 30-minute gap) lasting longer than the window still counts as one journey."""
+    default_ruleset(progression_window_minutes=10)
+    lead = LeadFactory()
+    for i, path in enumerate(["/products/a", "/case-studies/x", "/pricing", "/contact"]):
+        make_event(lead, f"https://www.example.com{path}", at=T0 + dt.timedelta(minutes=20 * i))
+    services.leads_score(lead_ids=[lead.pk], now=T0 + dt.timedelta(hours=2))
+    assert ScoreContribution.objects.filter(lead=lead, rule__kind="progression").count() == 1
+
+
+def test_visit_source_counts_once_per_visit():
+    """The first page of each visit earns its source: search, then (after 30 minutes) an email campaign."""
+    default_ruleset()
+    lead = LeadFactory()
+    make_event(lead, "https://www.example.com/blog/a", at=T0, referrer="https://www.google.co.jp/search?q=x",
+               session_id="")
+    make_event(lead, "https://www.example.com/blog/b", at=T0 + dt.timedelta(minutes=5),
+               referrer="https://www.example.com/blog/a", session_id="")
+    make_event(lead, "https://www.example.com/blog/c?utm_medium=email", at=T0 + dt.timedelta(hours=2),
+               utm={"utm_medium": "email", "utm_source": "newsletter"}, session_id="")
+    make_event(lead, "https://www.example.com/blog/d?gclid=abc", at=T0 + dt.timedelta(hours=5), session_id="")
+    services.leads_score(lead_ids=[lead.pk], now=T0 + dt.timedelta(hours=6))
+    labels = sorted(c.rule.label for c in ScoreContribution.objects.filter(lead=lead).select_related("rule"))
+    assert labels == ["Visit from ads", "Visit from email", "Visit from search"]
+
+
+def test_form_webinar_and_custom_events_score():
+    """Form fills, webinars and custom events by name earn their rules; unknown custom events earn nothing."""
+    from leadrelay.scoring.models import BehaviourRule
+
+    ruleset = default_ruleset()
+    BehaviourRule.objects.create(ruleset=ruleset, kind="custom", label="ROI calculator", event_name="roi_calc",
+                                 points=7)
+    lead = LeadFactory()
+    make_event(lead, type="form_submit", at=T0)
+    make_event(lead, type="webinar_registered", at=T0 + dt.timedelta(minutes=1))
+    make_event(lead, type="webinar_attended", at=T0 + dt.timedelta(days=3))
+    make_event(lead, type="custom", name="ROI_Calc", at=T0 + dt.timedelta(days=3, minutes=1))
+    make_event(lead, type="custom", name="something_else", at=T0 + dt.timedelta(days=3, minutes=2))
+    services.leads_score(lead_ids=[lead.pk], now=T0 + dt.timedelta(days=3, minutes=3))
+    assert contributions(lead) == {("Form filled", 30), ("Webinar registered", 15), ("Webinar attended", 25),
+                                   ("ROI calculator", 7)}
+
+
+def test_explanation_lines_add_up_to_the_shown_score():
+    """Every contributing rule and event is listed and the shown numbers sum to the shown score."""
+    default_ruleset()
+    lead = LeadFactory()
+    for day in range(8):
+        for i, path in enumerate(["/products/a", "/case-studies/x", "/pricing", "/contact"]):
+            make_event(lead, f"https://www.example.com{path}", at=T0 + dt.timedelta(days=day, minutes=i),
+                       session_id=f"s{day}")
+    now = T0 + dt.timedelta(days=9, hours=5)
+    services.leads_score(lead_ids=[lead.pk], now=now)
+    lead.refresh_from_db()
+    explanation = lead_explanation(lead, at=now, limit=10)
+    assert explanation.behaviour_score == pytest.approx(behaviour_score_now(lead, now))
+    shown = [line.now_shown for line in explanation.lines] + [explanation.older_now_shown]
+    assert round(sum(shown), 1) == explanation.behaviour_shown == round(explanation.behaviour_score, 1)
+    assert round(sum(s.now_shown for s in explanation.subtotals), 1) == explanation.behaviour_shown
+    assert explanation.older_count == ScoreContribution.objects.filter(lead=lead).count() - 10
+
+
+def test_identified_visitor_events_move_to_the_known_lead():
+    """After an identify merges an anonymous visitor's events into a known lead, the points move with them."""
+    from leadrelay.core import hooks
+    from leadrelay.tracking.models import Event
+
+    default_ruleset()
+    anonymous = LeadFactory(stage="anonymous", email=None)
+    known = LeadFactory()
+    event = make_event(anonymous, "https://www.example.com/pricing")
+    services.leads_score(lead_ids=[anonymous.pk])
+    Event.objects.filter(pk=event.pk).update(lead=known)  # what tracking's identify does
+    hooks.emit("lead_identified", lead_id=known.pk, visitor_ids=[])
+    anonymous.refresh_from_db()
+    known.refresh_from_db()
+    assert anonymous.behaviour_score == 0 and known.behaviour_score > 15
+    assert set(ScoreContribution.objects.values_list("lead_id", flat=True)) == {known.pk}
+
+
+def test_events_stored_hook_scores_and_marks_events():
+    """The events_stored hook (emitted by tracking after commit) scores the leads and marks the events scored."""
+    from leadrelay.core import hooks
+    from leadrelay.tracking.models import Event
+
+    default_ruleset()
+    lead = LeadFactory()
+    event = make_event(lead, "https://www.example.com/pricing")
+    hooks.emit("events_stored", event_ids=[event.pk], lead_ids=[lead.pk])
+    lead.refresh_from_db()
+    assert lead.behaviour_score > 15 and Event.objects.get(pk=event.pk).scored
+
+
+def test_unscored_events_are_picked_up_by_the_sweep():
+    """Events whose hook never ran (a queue outage) are scored by the periodic sweep."""
+    from leadrelay.tracking.models import Event
+
+    default_ruleset()
+    lead = LeadFactory()
+    make_event(lead, "https://www.example.com/pricing", at=timezone.now() - dt.timedelta(minutes=5))
+    assert services.events_score_pending() == 1
+    lead.refresh_from_db()
+    assert lead.behaviour_score > 15 and not Event.objects.filter(scored=False).exists()
+
+
+def test_rescore_of_all_leads_matches_scoring_lead_by_lead():
+    """The bulk rescore (id ranges) stores exactly what scoring each lead after its events does."""
+    from leadrelay.leads.models import Lead
+    from leadrelay.scoring.models import RescoreJob
+
+    ruleset = default_ruleset()
+    leads = [LeadFactory() for _ in range(7)]
+    for n, lead in enumerate(leads):
+        for i, path in enumerate(["/products/a", "/case-studies/x", "/pricing", "/contact", "/careers"][: n % 5 + 1]):
+            make_event(lead, f"https://www.example.com{path}", at=T0 + dt.timedelta(hours=n, minutes=i))
+    now = T0 + dt.timedelta(days=1)
+    services.leads_score(lead_ids=[lead.pk for lead in leads], now=now)
+    before = {(c.lead_id, c.rule_id, c.event_id, c.points) for c in ScoreContribution.objects.all()}
+    scores = dict(Lead.objects.values_list("pk", "behaviour_score"))
+    job = RescoreJob.objects.create(ruleset=ruleset)
+    seen = []
+    with __import__("time_machine").travel(now, tick=False):
+        job = services.rescore_job_run(job_id=job.pk, chunk_size=3, progress=lambda done, total: seen.append(done))
+    assert job.status == "done" and job.processed == job.total == len(leads)
+    assert seen == sorted(seen) and seen[-1] == len(leads)
+    assert {(c.lead_id, c.rule_id, c.event_id, c.points) for c in ScoreContribution.objects.all()} == before
+    for pk, score in Lead.objects.values_list("pk", "behaviour_score"):
+        assert score == pytest.approx(scores[pk])
+
+
+def test_company_score_sql_agrees_with_the_explanation():
+    """The SQL that stores company scores and the Python that explains them agree on varied accounts."""
+    from leadrelay.scoring.engine import fit_rule_matches
+    from leadrelay.scoring.models import FitRule
+
+    ruleset = default_ruleset()
+    FitRule.objects.create(ruleset=ruleset, field="research_notes", operator="contains", value="subscription",
+                           points=7)
+    FitRule.objects.create(ruleset=ruleset, field="is_customer", operator="equals", value=True, points=-20)
+    FitRule.objects.create(ruleset=ruleset, field="employees", operator="in", value=[50, 75], points=3)
+    accounts = [
+        AccountFactory(industry="it", business_model="subscription", employees=1200, target_tier="A"),
+        AccountFactory(industry="Retail", business_model="one_time", employees=None, research_notes="Subscription boxes"),
+        AccountFactory(industry="ソフトウェア", business_model="", employees=75, is_customer=True, target_tier="B"),
+        AccountFactory(industry="", business_model="services", employees=99),
+    ]
+    services.leads_score(lead_ids=[LeadFactory(account=a).pk for a in accounts])
+    for account in accounts:
+        account.refresh_from_db()
+        expected = sum(r.points for r in ruleset.fit_rules.all() if fit_rule_matches(r, account))
+        assert account.company_score == expected
+    assert [a.company_score for a in accounts] == [100, 7, 30 + 10 - 20 + 3, 0]
