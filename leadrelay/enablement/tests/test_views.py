@@ -216,3 +216,4 @@ def test_japanese_pages_use_japanese_content(client, users):
     _login(client, rep)
     page = client.get(reverse("enablement:my_programme")).content.decode()
     assert "インサイドセールス オンボーディング" in page and "同行レポート" in page
+    assert "自分のオンボーディング" in page and "まだリードは割り当てられません" in page
