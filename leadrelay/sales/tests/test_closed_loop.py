@@ -220,3 +220,14 @@ def test_marketing_cannot_mark_someone_as_left(client, users):
     client.post(reverse("sales:person_left", args=[lead.pk]), {"last_name": "X"})
     lead.refresh_from_db()
     assert not lead.left_company
+
+
+def test_pages_render_in_japanese(client, users):
+    opportunity = opportunity_from_handoff(users)
+    users["fs_rep"].language = "ja"
+    users["fs_rep"].save(update_fields=["language"])
+    client.force_login(users["fs_rep"])
+    page = client.get(reverse("sales:detail", args=[opportunity.pk])).content.decode()
+    assert "失注にする" in page and "ヒアリング" in page
+    board = client.get(reverse("sales:board")).content.decode()
+    assert "パイプライン" in board
