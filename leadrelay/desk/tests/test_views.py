@@ -176,3 +176,18 @@ def test_marketing_reads_target_accounts_without_editing(client, users):
     assert response.status_code == 403
     target.refresh_from_db()
     assert target.target_tier == "A"
+
+
+def test_quick_log_on_the_lead_page_panel_swaps_the_panel(client, users):
+    """The lead page panel logs in two clicks too and comes back as the panel with the new activity."""
+    rep = users["is_rep"]
+    lead = owned_lead(rep)
+    client.force_login(rep)
+    form = client.get(reverse("desk:log", args=[lead.pk]) + "?kind=meeting&section=panel", **HTMX).content.decode()
+    assert f'hx-target="#desk-panel-{lead.pk}"' in form
+    response = client.post(reverse("desk:log", args=[lead.pk]),
+                           {"kind": "meeting", "section": "panel", "outcome": "appointment_set", "notes": "Onsite"},
+                           **HTMX)
+    html = response.content.decode()
+    assert html.startswith(f'<section class="panel desk-panel" id="desk-panel-{lead.pk}">')
+    assert "Logged: Meeting" in html and "Appointment set" in html and "Onsite" in html

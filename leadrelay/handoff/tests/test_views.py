@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leadrelay.core.testing import LeadFactory
-from leadrelay.desk.testing import owned_lead
+from leadrelay.desk.testing import activity, owned_lead
 from leadrelay.handoff import services
 from leadrelay.handoff.models import Handoff
 from leadrelay.handoff.testing import QUALIFICATION, approved_handoff, requested_handoff
@@ -148,6 +148,7 @@ def test_meeting_view_and_csv(client, users):
         lead = LeadFactory(source=source)
         LeadHistory.objects.create(lead=lead, kind="stage", from_stage="known", to_stage="mql", at=now)
     rejected = requested_handoff(rep, last_name="Inoue")
+    activity(rejected.lead, rep)  # worked, so not Untouched
     services.handoff_reject(actor=ism, handoff=rejected, reason="=HYPERLINK(\"x\")")
     won = approved_handoff(rep, ism, last_name="Hayashi")
     services.handoff_accept(actor=fsm, handoff=won, fs_rep=users["fs_rep"])
