@@ -69,14 +69,14 @@ class LeadFilterForm(CapitalizedLabelsMixin, forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["q"].widget = forms.TextInput(attrs={"type": "search", "placeholder": _("Name, email, company, title")})
         self.fields["stage"].choices = [("", _("Any stage")), *Stage.choices]
         self.fields["source"].choices = [("", _("Any source")), *Lead.Source.choices]
         self.fields["owner"].choices = [
             ("", _("Anyone")), ("me", _("Me")), *((str(u.pk), u.display_name) for u in selectors.is_members())
         ]
         self.fields["tier"].choices = [("", _("Any tier")), *[(v, label) for v, label in Account.Tier.choices if v]]
-        self.fields["industry"].choices = [("", _("Any industry")), *((i, i) for i in selectors.account_industries(user))]
+        industries = selectors.account_industries(user)
+        self.fields["industry"].choices = [("", _("Any industry")), *((i, i) for i in industries)]
         self.user = user
 
     def search_kwargs(self) -> dict:
@@ -128,8 +128,8 @@ class LeadForm(CapitalizedLabelsMixin, forms.Form):
     consent_email = forms.BooleanField(label=_("email consent"), required=False)
     consent_tracking = forms.BooleanField(label=_("tracking consent"), required=False, initial=True)
     owner = forms.ChoiceField(label=_("IS owner"), required=False)
-    reason = forms.CharField(label=_("Reason"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
-                             help_text=REASON_HELP)
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 2}), help_text=REASON_HELP)
 
     SERVICE_FIELDS = ("email", "first_name", "last_name", "phone", "title", "account", "source", "consent_email",
                       "consent_tracking")
@@ -216,8 +216,8 @@ class AccountFilterForm(CapitalizedLabelsMixin, forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["q"].widget = forms.TextInput(attrs={"type": "search", "placeholder": _("Name or domain")})
-        self.fields["industry"].choices = [("", _("Any industry")), *((i, i) for i in selectors.account_industries(user))]
+        industries = selectors.account_industries(user)
+        self.fields["industry"].choices = [("", _("Any industry")), *((i, i) for i in industries)]
         self.fields["tier"].choices = [("", _("Any tier")), *[(v, label) for v, label in Account.Tier.choices if v]]
         self.fields["business_model"].choices = [("", _("Any business model")), *Account.BusinessModel.choices]
 

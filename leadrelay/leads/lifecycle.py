@@ -61,8 +61,8 @@ MANUAL_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
     }
 )
 
-# Stages in which inside sales owns the lead (Untouched counts these).
-IS_OWNED_STAGES = frozenset({S.MQL, S.WORKING, S.RECYCLED})
+# Stages in which inside sales owns a lead it has yet to work: Untouched counts these (DESIGN.md: mql, recycled).
+IS_OWNED_STAGES = frozenset({S.MQL, S.RECYCLED})
 # Stages in which the lead is open in the IS funnel (counts against a rep's capacity).
 OPEN_STAGES = frozenset({S.MQL, S.WORKING, S.RECYCLED, S.HANDOFF_REQUESTED})
 

@@ -161,7 +161,8 @@ def lead_assign(request, lead_id: int):
     form = AssignForm(request.POST, user=request.user, lead=lead)
     if form.is_valid():
         try:
-            services.lead_assign(actor=request.user, lead=lead, owner=form.chosen_owner(), reason=form.cleaned_data["reason"])
+            services.lead_assign(actor=request.user, lead=lead, owner=form.chosen_owner(),
+                                 reason=form.cleaned_data["reason"])
         except InvalidInput as error:
             add_service_errors(form, error)
         else:

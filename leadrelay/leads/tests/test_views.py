@@ -118,7 +118,8 @@ def test_lead_page_timeline_merges_history_and_activities_newest_first(client, u
     LeadHistory.objects.create(lead=lead, kind=LeadHistory.Kind.STAGE, from_stage=Stage.KNOWN, to_stage=Stage.MQL,
                                at=now - timedelta(days=2), reason="Scores crossed")
     Activity.objects.create(lead=lead, actor=users["is_rep"], kind=Activity.Kind.CALL,
-                            outcome=Activity.Outcome.CONNECTED, subject="First call", occurred_at=now - timedelta(days=1))
+                            outcome=Activity.Outcome.CONNECTED, subject="First call",
+                            occurred_at=now - timedelta(days=1))
     LeadHistory.objects.create(lead=lead, kind=LeadHistory.Kind.NOTE, at=now, reason="Latest note")
     client.force_login(users["is_rep"])
     response = client.get(reverse("leads:lead_detail", args=[lead.pk]))
