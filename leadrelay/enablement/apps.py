@@ -17,11 +17,12 @@ class EnablementConfig(AppConfig):
     ]
 
     def ready(self) -> None:
-        from leadrelay.core import panels
-        from leadrelay.enablement import framework
+        from leadrelay.core import panels, periodic
+        from leadrelay.enablement import framework, services
         from leadrelay.enablement.panels import certification_notice
 
         framework.register_defaults()
+        periodic.register("enablement_overdue_notify", services.overdue_phases_notify, every_seconds=3600)
         for page in ("home", "desk_queue"):
             panels.register(page, panels.Panel(
                 name="enablement_certification", template="enablement/_certification_notice.html",

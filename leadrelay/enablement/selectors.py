@@ -396,3 +396,16 @@ def criterion_get_for(user: User, criterion_id: int) -> RubricCriterion:
     if criterion is None:
         raise NotFound()
     return criterion
+
+
+def overdue_phase_items(*, today: datetime.date) -> list[tuple[Enrolment, PhaseProgress]]:
+    """(enrolment, phase progress) for every phase past due with required assessments not passed."""
+    enrolments = list(_enrolments_queryset().filter(certification__isnull=True,
+                                                    schedule__due_on__lt=today).distinct())
+    return [(row.enrolment, phase) for row in _progress_many(enrolments, today) for phase in row.overdue]
+
+
+def members_without_programme(*, role: str = Role.IS_REP) -> QuerySet[User]:
+    """Active members holding `role` who were never enrolled in a programme."""
+    return (User.objects.filter(is_active=True, role_grants__role=role, enrolment__isnull=True)
+            .distinct().order_by("username"))

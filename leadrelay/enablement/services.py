@@ -541,3 +541,33 @@ def certification_check(*, enrolment: Enrolment) -> Certification | None:
 def _certifications_recheck(programme: Programme) -> None:
     for enrolment in Enrolment.objects.filter(programme=programme, certification__isnull=True).select_related("user"):
         certification_check(enrolment=enrolment)
+
+
+# Reminders -------------------------------------------------------------------------------------
+
+
+def overdue_phases_notify(*, today: datetime.date | None = None) -> int:
+    """Tell each member, once per phase, that a phase is past due with required assessments not passed,
+    and tell its team's IS/FS managers. Returns how many overdue phases were found."""
+    from leadrelay.enablement.selectors import overdue_phase_items
+
+    today = today or timezone.localdate()
+    found = 0
+    for enrolment, phase_progress in overdue_phase_items(today=today):
+        found += 1
+        user = enrolment.user
+        phase = phase_progress.phase
+        key = f"enablement.overdue:{enrolment.pk}:{phase.pk}:{phase_progress.due_on.isoformat()}"
+        notification_create(
+            user=user, kind="enablement.overdue",
+            title=_("“%(phase)s” was due on %(date)s") % {"phase": phase.title, "date": phase_progress.due_on},
+            body=_("It is fine to need more time; finish its assessments when you are ready, or ask your manager."),
+            url=reverse("enablement:my_programme"), dedupe_key=key,
+        )
+        for manager in _report_graders_for(user):
+            notification_create(
+                user=manager, kind="enablement.overdue",
+                title=_("%(name)s is past due on “%(phase)s”") % {"name": user.display_name, "phase": phase.title},
+                url=reverse("enablement:member_progress", args=[user.pk]), dedupe_key=f"{key}:{manager.pk}",
+            )
+    return found

@@ -132,6 +132,7 @@ def team(request):
     rows = selectors.progress_overview(request.user)
     return render(request, "enablement/team.html", {
         "rows": rows, "assign_form": AssignForm(), "to_grade": selectors.reports_to_grade(request.user)[:20],
+        "without_programme": selectors.members_without_programme(),
         "today": timezone.localdate(),
     })
 

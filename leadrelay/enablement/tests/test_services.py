@@ -312,3 +312,22 @@ def test_progress_shows_overdue_phases(users, small):
     assert progress.attempts_count == 1 and progress.percent == 0
     later = selectors.progress_of(rep, today=datetime.date(2025, 5, 1))
     assert [p.overdue for p in later.phases] == [True, True]
+
+
+def test_overdue_phases_are_notified_once_to_the_member_and_its_managers(users, small):
+    """Past its due date, the member and its team's manager are told once; certified members are not."""
+    rep, rep2 = users["is_rep"], users["is_rep2"]
+    services.programme_assign(actor=users["admin"], user=rep, programme=small.programme,
+                              started_on=datetime.date(2025, 4, 1))
+    services.programme_assign(actor=users["admin"], user=rep2, programme=small.programme,
+                              started_on=datetime.date(2025, 4, 1))
+    services.attempt_submit_test(user=rep2, assessment=small.test, answers=small.right_answers())
+    _pass_report(small, users, rep2)
+    assert services.overdue_phases_notify(today=datetime.date(2025, 4, 14)) == 0
+    assert services.overdue_phases_notify(today=datetime.date(2025, 4, 15)) == 1
+    assert services.overdue_phases_notify(today=datetime.date(2025, 4, 16)) == 1
+    assert Notification.objects.filter(user=rep, kind="enablement.overdue").count() == 1
+    assert Notification.objects.filter(user=users["is_manager"], kind="enablement.overdue").count() == 1
+    assert not Notification.objects.filter(user=rep2, kind="enablement.overdue").exists()
+    assert services.overdue_phases_notify(today=datetime.date(2025, 4, 29)) == 2
+    assert Notification.objects.filter(user=rep, kind="enablement.overdue").count() == 2

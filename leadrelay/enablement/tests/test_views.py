@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from leadrelay.enablement import services
 from leadrelay.enablement.models import Attempt, Certification, Enrolment, Programme
@@ -94,8 +95,10 @@ def test_manager_sees_progress_overdue_items_and_attempts(client, users, small):
     services.attempt_submit_test(user=rep, assessment=small.test, answers=small.half_right_answers())
     _login(client, users["fs_manager"])
     team = client.get(reverse("enablement:team"))
-    assert rep.display_name.encode() in team.content
+    assert escape(rep.display_name).encode() in team.content
     assert b"badge bad" in team.content  # an overdue phase
+    assert b"IS reps without a programme" in team.content
+    assert escape(users["is_rep2"].display_name).encode() in team.content
     member = client.get(reverse("enablement:member_progress", args=[rep.pk]))
     assert b"Every attempt" in member.content and b"50.0%" in member.content
 
