@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.csp import build_policy
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -152,15 +153,17 @@ def _form_rate_limited(ip: str, form) -> bool:
 
 def _form_inputs(form, values, errors) -> list[dict]:
     """The form's inputs in display order (family name first in Japanese), labelled in the active language."""
-    names = [("last_name", _("Family name"), "family-name"), ("first_name", _("Given name"), "given-name")]
+    names = [("last_name", pgettext("inquiry form", "Family name"), "family-name"),
+             ("first_name", pgettext("inquiry form", "Given name"), "given-name")]
     if form.language != "ja":
         names.reverse()
     rows: list[tuple[str, str, str, str, str]] = []  # (input name, label, type, mode, autocomplete)
     if form.mode("name") != "off":
         rows += [(name, label, "text", form.mode("name"), auto) for name, label, auto in names]
-    rows.append(("email", _("Email"), "email", "required", "email"))
-    optional = [("company", _("Company"), "text", "organization"), ("phone", _("Phone"), "tel", "tel"),
-                ("message", _("Message"), "textarea", "")]
+    rows.append(("email", pgettext("inquiry form", "Email"), "email", "required", "email"))
+    optional = [("company", pgettext("inquiry form", "Company"), "text", "organization"),
+                ("phone", pgettext("inquiry form", "Phone"), "tel", "tel"),
+                ("message", pgettext("inquiry form", "Message"), "textarea", "")]
     rows += [(name, label, kind, form.mode(name), auto) for name, label, kind, auto in optional
              if form.mode(name) != "off"]
     if form.mode("consent") != "off":
