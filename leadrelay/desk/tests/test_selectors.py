@@ -40,7 +40,8 @@ def test_untouched_leads_and_counts_on_a_fixed_clock(users):
     """Only assigned leads in IS stages with no IS activity since assignment are Untouched, bucketed by age."""
     rep, rep2 = users["is_rep"], users["is_rep2"]
     fresh = owned_lead(rep, assigned_at=NOW - timedelta(hours=3))
-    mid = owned_lead(rep, stage=Stage.WORKING, assigned_at=NOW - timedelta(days=2))
+    mid = owned_lead(rep, assigned_at=NOW - timedelta(days=2))
+    owned_lead(rep, stage=Stage.WORKING, assigned_at=NOW - timedelta(days=2))  # being worked: not Untouched
     old = owned_lead(rep, stage=Stage.RECYCLED, assigned_at=NOW - timedelta(days=5))
     touched_before = owned_lead(rep, assigned_at=NOW - timedelta(days=4))
     activity(touched_before, rep, occurred_at=NOW - timedelta(days=6))  # before this assignment: still untouched
@@ -55,8 +56,13 @@ def test_untouched_leads_and_counts_on_a_fixed_clock(users):
     untouched = set(selectors.untouched_leads([rep.pk], NOW))
     assert untouched == {fresh, mid, old, touched_before, fs_touched}
     buckets = {lead.pk: selectors.untouched_age_bucket(lead.assigned_at, NOW) for lead in untouched}
-    assert buckets == {fresh.pk: "lt_1d", mid.pk: "1_3d", old.pk: "gt_3d", touched_before.pk: "gt_3d",
-                       fs_touched.pk: "1_3d"}
+    assert buckets == {
+        fresh.pk: "lt_1d",
+        mid.pk: "1_3d",
+        old.pk: "gt_3d",
+        touched_before.pk: "gt_3d",
+        fs_touched.pk: "1_3d",
+    }
     counts = selectors.untouched_counts([rep.pk, rep2.pk], NOW)
     assert counts[rep.pk] == {"lt_1d": 1, "1_3d": 2, "gt_3d": 2, "total": 5}
     assert counts[rep2.pk] == {"lt_1d": 0, "1_3d": 0, "gt_3d": 1, "total": 1}
