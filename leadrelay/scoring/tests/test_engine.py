@@ -270,3 +270,21 @@ def test_company_score_sql_agrees_with_the_explanation():
         expected = sum(r.points for r in ruleset.fit_rules.all() if fit_rule_matches(r, account))
         assert account.company_score == expected
     assert [a.company_score for a in accounts] == [100, 7, 30 + 10 - 20 + 3, 0]
+
+
+def test_rescore_command_reports_progress_and_counts(capsys):
+    """`manage.py rescore` rescores every lead and says how many, with a job row the UI can show."""
+    from django.core.management import call_command
+
+    from leadrelay.scoring.models import RescoreJob
+
+    default_ruleset()
+    leads = [LeadFactory() for _ in range(5)]
+    make_event(leads[0], "https://www.example.com/pricing")
+    call_command("rescore", "--chunk", "2")
+    out, err = capsys.readouterr()
+    assert "Rescored 5 leads" in out and "5/5" in err
+    job = RescoreJob.objects.get()
+    assert job.status == "done" and job.processed == 5
+    leads[0].refresh_from_db()
+    assert leads[0].behaviour_score > 15

@@ -1,0 +1,40 @@
+"""Rescore every lead with the active rule set, with a progress bar (the same job the UI shows)."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from leadrelay.scoring import services
+from leadrelay.scoring.models import RescoreJob
+
+
+class Command(BaseCommand):
+    help = "Recompute every lead's behaviour score and every company score with the active rule set."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--chunk", type=int, default=20000, help="Leads per transaction (an id range).")
+        parser.add_argument("--no-progress", action="store_true", help="Do not draw the progress bar.")
+
+    def handle(self, *args, chunk: int, no_progress: bool, **options):
+        from leadrelay.core.exceptions import Conflict
+
+        try:
+            job = services.rescore_job_create(actor=None)
+        except Conflict as error:
+            raise CommandError(str(error)) from None
+        bar = None
+        if not no_progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=job.total, unit="lead", desc=f"rules v{job.ruleset.version}", file=self.stderr._out)
+
+        def progress(processed: int, total: int) -> None:
+            if bar is not None:
+                bar.total = total
+                bar.update(processed - bar.n)
+
+        job = services.rescore_job_run(job_id=job.pk, chunk_size=chunk, progress=progress)
+        if bar is not None:
+            bar.close()
+        if job.status != RescoreJob.Status.DONE:
+            raise CommandError(f"rescore failed: {job.error}")
+        seconds = (job.finished_at - job.started_at).total_seconds()
+        self.stdout.write(f"Rescored {job.total} leads in {seconds:.1f} s; {job.new_mqls} became MQL.")
