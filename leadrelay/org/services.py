@@ -76,8 +76,12 @@ def user_set_language(*, user: User, language: str) -> User:
 @transaction.atomic
 def user_create(*, username: str, password: str, roles: list[str], email: str = "", first_name: str = "",
                 last_name: str = "", language: str = "", is_staff: bool = False,
-                actor: User | None = None, started_on: date | None = None) -> User:
-    """Create a member with its roles; holders of the admin role may use the Django admin site."""
+                actor: User | None = None, started_on: date | None = None, password_hash: str = "") -> User:
+    """Create a member with its roles; holders of the admin role may use the Django admin site.
+
+    `password_hash` (from make_password) replaces `password` when the hash was computed beforehand,
+    e.g. several at once for demo data, since hashing is deliberately slow.
+    """
     _require_admin(actor)
     username = (username or "").strip()
     errors: dict[str, list[str]] = {}
@@ -85,7 +89,7 @@ def user_create(*, username: str, password: str, roles: list[str], email: str = 
         errors["username"] = [_("Choose a username.")]
     elif User.objects.filter(username__iexact=username).exists():
         errors["username"] = [_("This username is taken.")]
-    if not password:
+    if not password and not password_hash:
         errors["password"] = [_("Choose a password.")]
     if errors:
         raise InvalidInput(fields=errors)
@@ -95,7 +99,10 @@ def user_create(*, username: str, password: str, roles: list[str], email: str = 
     user = User(username=username, email=email, first_name=first_name, last_name=last_name, language=language,
                 started_on=started_on)
     user.is_staff = is_staff or Role.ADMIN in roles
-    user.set_password(password)
+    if password_hash:
+        user.password = password_hash
+    else:
+        user.set_password(password)
     full_clean_or_raise(user, exclude=["password"])
     user.save()
     RoleGrant.objects.bulk_create([RoleGrant(user=user, role=role) for role in roles])
