@@ -1,0 +1,243 @@
+"""Bulk data for the benchmarks: a fast loader (COPY on PostgreSQL, one transaction of inserts on
+SQLite) and the shared datasets (users, accounts, leads, sites/visitors/events, activities).
+
+The loader is also the database's own ceiling for insert rate (bench/scenarios/ceilings.py).
+Rows are tuples in the order of `columns`; model fields not named get their default (or NULL,
+or now() for auto_now fields), so a field added later with a default needs no change here.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+
+from bench.core import dataset
+
+BATCH = 20_000
+NOW = datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)  # fixed, so every run builds the same data
+
+
+def now() -> datetime:
+    return NOW
+
+
+def _converters(model, columns: list[str], vendor: str) -> tuple[list[str], list[Callable | None], list]:
+    """Column names, a converter per given column, and the constant values of the fields not given."""
+    from django.db import connection, models
+    from django.db.models.fields import NOT_PROVIDED
+
+    given = set(columns)
+    db_columns, converters = [], []
+    for name in columns:
+        field = model._meta.get_field(name)
+        db_columns.append(field.column)
+        converters.append(_converter(field, vendor, connection))
+    extra_values = []
+    for field in model._meta.concrete_fields:
+        if field.name in given or field.primary_key or isinstance(field, models.GeneratedField):
+            continue
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            value = now()
+        elif field.default is not NOT_PROVIDED:
+            value = field.get_default()
+        elif field.null:
+            value = None
+        elif field.blank and isinstance(field, (models.CharField, models.TextField)):
+            value = ""
+        else:
+            raise ValueError(f"bench data for {model.__name__} must give a value for its required field {field.name}")
+        convert = _converter(field, vendor, connection)
+        db_columns.append(field.column)
+        extra_values.append(convert(value) if convert and value is not None else value)
+    return db_columns, converters, extra_values
+
+
+def _converter(field, vendor: str, connection) -> Callable | None:
+    from django.db import models
+
+    if isinstance(field, models.JSONField):
+        return json.dumps
+    if isinstance(field, models.DateTimeField) and vendor == "sqlite":
+        return connection.ops.adapt_datetimefield_value
+    if isinstance(field, models.DateField) and not isinstance(field, models.DateTimeField) and vendor == "sqlite":
+        return connection.ops.adapt_datefield_value
+    return None
+
+
+def bulk_insert(model, columns: list[str], rows: Iterable[tuple], *, batch: int = BATCH) -> int:
+    """Insert rows as fast as the database takes them: COPY on PostgreSQL, executemany in one transaction on SQLite.
+
+    Returns how many rows were written. Does not call save() or send signals.
+    """
+    from django.db import connection, transaction
+
+    vendor = connection.vendor
+    db_columns, converters, extra = _converters(model, columns, vendor)
+    table = connection.ops.quote_name(model._meta.db_table)
+    quoted = ", ".join(connection.ops.quote_name(c) for c in db_columns)
+    prepared = _prepare(rows, converters, tuple(extra))
+    count = 0
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            if vendor == "postgresql":
+                with cursor.cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
+                    for row in prepared:
+                        copy.write_row(row)
+                        count += 1
+            else:
+                marks = ", ".join(["%s"] * len(db_columns))
+                sql = f"INSERT INTO {table} ({quoted}) VALUES ({marks})"
+                iterator = iter(prepared)
+                while chunk := list(islice(iterator, batch)):
+                    cursor.executemany(sql, chunk)
+                    count += len(chunk)
+    return count
+
+
+def _prepare(rows: Iterable[tuple], converters: list, extra: tuple) -> Iterator[tuple]:
+    active = [(i, c) for i, c in enumerate(converters) if c is not None]
+    for row in rows:
+        if active:
+            row = list(row)
+            for i, convert in active:
+                if row[i] is not None:
+                    row[i] = convert(row[i])
+        yield (*row, *extra)
+
+
+def ids(model, **filters) -> list[int]:
+    return list(model.objects.filter(**filters).order_by("pk").values_list("pk", flat=True))
+
+
+def reset_sequences(*models) -> None:
+    """After COPY with explicit ids (not used by default) PostgreSQL sequences need a nudge; harmless on SQLite."""
+    from django.core.management.color import no_style
+    from django.db import connection
+
+    sql = connection.ops.sequence_reset_sql(no_style(), list(models))
+    with connection.cursor() as cursor:
+        for statement in sql:
+            cursor.execute(statement)
+
+
+# -- datasets --------------------------------------------------------------------------------------
+
+INDUSTRIES = ["IT", "Manufacturing", "Finance", "Retail", "Healthcare", "Logistics", "Media", "Education"]
+MODELS = ["subscription", "one_time", "services", "marketplace", ""]
+REGIONS = ["Kanto", "Kansai", "Chubu", "Kyushu", "Hokkaido", "Tohoku"]
+PAGES = ["/", "/product/", "/product/features", "/cases/acme", "/cases/globex", "/pricing", "/contact", "/blog/a",
+         "/blog/b", "/about"]
+
+
+@dataset("users", size_key="users")
+def build_users(ctx, size: int) -> None:
+    """A sales organisation: IS and FS reps with their managers, marketing and an admin (bench-<role>-<n>)."""
+    from leadrelay.org.models import RoleGrant, User
+
+    plan = [("admin", 1), ("marketing", 2), ("is_manager", 2), ("is_rep", 12), ("fs_manager", 2), ("fs_rep", 8)]
+    grants = []
+    for role, count in plan:
+        for n in range(count):
+            user = User.objects.create_user(username=f"bench-{role}-{n}", password="bench-Password-1",
+                                            email=f"bench-{role}-{n}@example.com")
+            grants.append(RoleGrant(user=user, role=role))
+    RoleGrant.objects.bulk_create(grants)
+
+
+@dataset("accounts")
+def build_accounts(ctx, size: int) -> None:
+    from leadrelay.leads.models import Account
+
+    rng = random.Random(1)
+    created = now() - timedelta(days=365)
+
+    def rows():
+        for n in range(size):
+            domain = f"company{n}.example.jp"
+            yield (f"Company {n} KK", f"company{n}kk", [domain], domain, rng.choice(INDUSTRIES), rng.choice(MODELS),
+                   rng.choice([10, 50, 250, 1000, 5000]), rng.choice(REGIONS), created, created)
+
+    bulk_insert(Account, ["name", "normalized_name", "domains", "primary_domain", "industry", "business_model",
+                          "employees", "region", "created_at", "updated_at"], rows())
+
+
+@dataset("leads", needs=("users", "accounts"))
+def build_leads(ctx, size: int) -> None:
+    """Leads across the accounts; most owned by IS reps, at every lifecycle stage, created over a year."""
+    from leadrelay.leads.models import Account, Lead
+    from leadrelay.org.models import User
+
+    rng = random.Random(2)
+    account_ids = ids(Account)
+    reps = list(User.objects.filter(username__startswith="bench-is_rep-").values_list("pk", flat=True))
+    stages = [choice for choice, _ in Lead._meta.get_field("stage").choices]
+    sources = [choice for choice, _ in Lead._meta.get_field("source").choices]
+    start = now() - timedelta(days=365)
+
+    def rows():
+        for n in range(size):
+            created = start + timedelta(seconds=rng.randrange(365 * 86400))
+            owner = rng.choice(reps) if reps and rng.random() < 0.7 else None
+            yield (f"person{n}@company{n % max(len(account_ids), 1)}.example.jp", f"First{n}", f"Last{n}",
+                   account_ids[n % len(account_ids)] if account_ids else None, rng.choice(sources),
+                   rng.choice(stages), owner, created, created, created)
+
+    bulk_insert(Lead, ["email", "first_name", "last_name", "account", "source", "stage", "owner", "created_at",
+                       "updated_at", "stage_changed_at"], rows())
+
+
+@dataset("events", needs=("leads",))
+def build_events(ctx, size: int) -> None:
+    """One site, a visitor per two events (half of them identified as leads), page views over 90 days."""
+    from leadrelay.leads.models import Lead
+    from leadrelay.tracking.models import Event, Site, Visitor
+
+    rng = random.Random(3)
+    site = Site.objects.create(name="Bench site", domains=["www.example.jp"])
+    ctx.state["site_key"] = site.key
+    lead_ids = ids(Lead)
+    visitors = max(1, size // 20)
+    first = now() - timedelta(days=90)
+    bulk_insert(Visitor, ["site", "visitor_id", "lead", "first_seen_at", "last_seen_at"], (
+        (site.pk, f"v{n:012d}", lead_ids[n % len(lead_ids)] if lead_ids and n % 2 == 0 else None, first, now())
+        for n in range(visitors)
+    ))
+    visitor_rows = list(Visitor.objects.filter(site=site).order_by("pk").values_list("pk", "lead_id"))
+
+    def rows():
+        for n in range(size):
+            visitor_pk, lead_id = visitor_rows[rng.randrange(len(visitor_rows))]
+            page = rng.choice(PAGES)
+            at = first + timedelta(seconds=rng.randrange(90 * 86400))
+            yield (f"bench-{n:012d}", site.pk, visitor_pk, lead_id, "page_view", f"https://www.example.jp{page}",
+                   page, f"Page {page}", "", {}, {}, "direct", at, at, True)
+
+    bulk_insert(Event, ["event_id", "site", "visitor", "lead", "type", "url", "path", "title", "referrer", "utm",
+                        "props", "source", "occurred_at", "received_at", "scored"], rows())
+
+
+@dataset("activities", needs=("leads",))
+def build_activities(ctx, size: int) -> None:
+    """Calls, emails and notes by the IS reps on owned leads, over 180 days."""
+    from leadrelay.desk.models import Activity
+    from leadrelay.leads.models import Lead
+
+    rng = random.Random(4)
+    owned = list(Lead.objects.filter(owner__isnull=False).values_list("pk", "owner_id")[: max(size, 1)])
+    if not owned:
+        return
+    kinds = [choice for choice, _ in Activity._meta.get_field("kind").choices]
+    outcomes = [choice for choice, _ in Activity._meta.get_field("outcome").choices]
+    first = now() - timedelta(days=180)
+
+    def rows():
+        for n in range(size):
+            lead_id, owner_id = owned[rng.randrange(len(owned))]
+            kind = rng.choice(kinds)
+            at = first + timedelta(seconds=rng.randrange(180 * 86400))
+            yield (lead_id, owner_id, kind, rng.choice(outcomes) if kind == "call" else "", at, at)
+
+    bulk_insert(Activity, ["lead", "actor", "kind", "outcome", "occurred_at", "created_at"], rows())

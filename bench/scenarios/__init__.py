@@ -1,0 +1,1 @@
+"""Scenario modules: every module in this package is imported by the runner (bench/README.md)."""
