@@ -354,7 +354,8 @@ def _next_number(user: User, assessment: Assessment) -> int:
 @transaction.atomic
 def attempt_submit_test(*, user: User, assessment: Assessment, answers: Mapping[int, Iterable[int]]) -> Attempt:
     """Grade a test on submit: each question scores its points when the picked choices are exactly the
-    correct ones. Every attempt is kept; a failed attempt can be retaken at once.
+    correct ones. Every attempt is kept; a failed attempt can be retaken at once. The answers say which
+    questions to review, so the feedback is shown from them in the reader's language.
     """
     _require_kind(assessment, Assessment.Kind.TEST)
     enrolment = _enrolment_for_assessment(user, assessment)
@@ -381,7 +382,6 @@ def attempt_submit_test(*, user: User, assessment: Assessment, answers: Mapping[
     earned = Decimal(0)
     total = Decimal(0)
     rows = []
-    wrong = 0
     for question in questions:
         chosen = picked[question.pk]
         correct_ids = {choice.pk for choice in question.choices.all() if choice.is_correct}
@@ -389,21 +389,13 @@ def attempt_submit_test(*, user: User, assessment: Assessment, answers: Mapping[
         points = Decimal(question.points) if correct else Decimal(0)
         earned += points
         total += question.points
-        wrong += 0 if correct else 1
         rows.append(AttemptAnswer(attempt=attempt, question=question, choice_ids=sorted(chosen), correct=correct,
                                   points=points))
     AttemptAnswer.objects.bulk_create(rows)
     attempt.points, attempt.max_points = earned, total
     attempt.score = _percent(earned, total)
     attempt.passed = attempt.score >= assessment.pass_mark
-    if attempt.passed:
-        attempt.feedback = _("Passed: %(right)s of %(count)s questions right.") % {
-            "right": len(questions) - wrong, "count": len(questions)}
-    else:
-        attempt.feedback = _(
-            "%(wrong)s of %(count)s questions need another look. Review the phase's materials and try again."
-        ) % {"wrong": wrong, "count": len(questions)}
-    attempt.save(update_fields=["points", "max_points", "score", "passed", "feedback"])
+    attempt.save(update_fields=["points", "max_points", "score", "passed"])
     certification_check(enrolment=enrolment)
     return attempt
 

@@ -102,7 +102,8 @@ def _attempt_context(request, attempt: Attempt, grade_form) -> dict:
             picked = set(answer.choice_ids)
             answers.append({"answer": answer, "choices": [
                 {"choice": c, "picked": c.pk in picked} for c in answer.question.choices.all()]})
-    return {"attempt": attempt, "answers": answers, "grade_form": grade_form,
+    to_review = sum(1 for row in answers if not row["answer"].correct)
+    return {"attempt": attempt, "answers": answers, "grade_form": grade_form, "to_review": to_review,
             "is_own": attempt.user_id == request.user.pk}
 
 

@@ -99,7 +99,6 @@ def test_test_is_graded_automatically_and_every_attempt_is_kept(users, small):
     first = services.attempt_submit_test(user=rep, assessment=small.test, answers=small.half_right_answers())
     assert (first.number, first.score, first.passed) == (1, Decimal("50.0"), False)
     assert first.points == 1 and first.max_points == 2
-    assert "try again" in first.feedback
     wrong = {a.question_id: a.correct for a in first.answers.all()}
     assert wrong == {small.single.pk: True, small.multiple.pk: False}
     second = services.attempt_submit_test(user=rep, assessment=small.test, answers=small.right_answers())

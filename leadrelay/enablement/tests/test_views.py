@@ -36,6 +36,7 @@ def test_member_takes_a_test_fails_kindly_retakes_and_files_a_report(client, use
                                                                            args=[first.pk])
     detail = client.get(response["Location"])
     assert b"that is normal" in detail.content and b"Try again" in detail.content
+    assert b"1 of 2 questions needs another look" in detail.content
 
     right = {f"question_{q}": ids for q, ids in small.right_answers().items()}
     client.post(url, right)
