@@ -47,6 +47,10 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
+        """"Emily Clark", but "佐藤 健": Japanese names read family name first."""
+        first, last = self.first_name.strip(), self.last_name.strip()
+        if last and any(ord(ch) >= 0x3000 for ch in last + first):
+            return f"{last} {first}".strip()
         return self.get_full_name() or self.username
 
 

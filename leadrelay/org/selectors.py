@@ -73,7 +73,8 @@ def teams_overview() -> QuerySet[Team]:
 
 def members_overview() -> QuerySet[User]:
     """Active members with their role grants and teams (for the members page)."""
-    return User.objects.filter(is_active=True).prefetch_related("role_grants", "teams").order_by("username")
+    return (User.objects.filter(is_active=True).prefetch_related("role_grants", "teams", "managed_teams")
+            .order_by("username"))
 
 
 def member_get(user_id: int) -> User:

@@ -117,6 +117,7 @@ def _member_row(member) -> dict:
         "roles": [(value, label, value in held) for value, label in Role.choices],
         "role_labels": [label for value, label in Role.choices if value in held],
         "teams": list(member.teams.all()),
+        "managed": [t for t in member.managed_teams.all()],
     }
 
 
