@@ -146,6 +146,7 @@ class ImportRunner:
         self._secondary_domains: dict[str, int] | None = None
         self._editable_accounts: dict[int, bool] = {}
         self._batch = BatchWrites()
+        self._touched: list[LeadRef | AccountRef] = []  # refs holding a model instance for this batch
 
     # Running ------------------------------------------------------------------------------------------
 
@@ -181,11 +182,10 @@ class ImportRunner:
     def _end_batch(self) -> None:
         """Forget the model instances of the batch (memory stays flat over 100k rows)."""
         self._batch = BatchWrites()
-        for ref in self.leads_by_email.values():
-            ref.instance = None
-        for ref in [*self.accounts_by_domain.values(), *self.accounts_by_name.values()]:
-            if ref.pk is not None:
-                ref.instance = None
+        for ref in self._touched:
+            if ref.pk is not None or isinstance(ref, LeadRef):
+                ref.instance = None  # a new account of a dry run keeps its instance: later rows may fill it
+        self._touched = []
 
     # Planning -----------------------------------------------------------------------------------------
 
@@ -300,6 +300,7 @@ class ImportRunner:
         if ref.instance is None and ref.pk is not None:
             qs = Account.objects.select_for_update() if lock and not self.job.dry_run else Account.objects.all()
             ref.instance = qs.filter(pk=ref.pk).first()
+            self._touched.append(ref)
         return ref.instance
 
     def _resolve_account(self, plan: RowPlan, values: dict, existing: dict, *, create: bool) -> tuple[AccountRef | None, bool]:
@@ -348,6 +349,7 @@ class ImportRunner:
         return _("existing account “%(name)s”, %(how)s") % {"name": ref.name, "how": how}
 
     def _remember_account(self, ref: AccountRef, domain: str, key: str) -> None:
+        self._touched.append(ref)
         if domain:
             self.accounts_by_domain.setdefault(domain, ref)
         if key:
@@ -383,6 +385,7 @@ class ImportRunner:
             plan.changes["account"] = account_ref.name
         plan.lead = LeadRef(pk=None, first_row=plan.number, values=_lead_values(lead), account=account_ref,
                             instance=lead)
+        self._touched.append(plan.lead)
         if email:
             self.leads_by_email[email] = plan.lead
 
@@ -398,6 +401,7 @@ class ImportRunner:
                 changes[name] = [getattr(lead, name), values[name]]
                 setattr(lead, name, values[name])
         ref = LeadRef(pk=lead.pk, first_row=plan.number, values=_lead_values(lead), instance=lead)
+        self._touched.append(ref)
         if lead.account_id is None:
             ref.account, _created = self._resolve_account(plan, values, existing_accounts, create=True)
             if ref.account is not None:
@@ -433,6 +437,7 @@ class ImportRunner:
         if lead is None and ref.pk is not None:
             qs = Lead.objects.all() if self.job.dry_run else Lead.objects.select_for_update()
             lead = ref.instance = qs.filter(pk=ref.pk).first()
+            self._touched.append(ref)
         has_account = ref.account is not None or (lead is not None and lead.account_id is not None)
         if not has_account and (values.get("company") or values.get("domain")):
             ref.account, _created = self._resolve_account(plan, values, existing_accounts, create=True)
@@ -548,14 +553,17 @@ class ImportRunner:
                 AccountHistory(account_id=pk, actor=user, at=now, changes=_jsonable(changes), reason=self.reason)
                 for pk, (_account, changes) in changed_accounts.items()
             ])
-        relinked = []
+        created_leads, relinked = [], []
         if self.target == ImportTarget.LEADS:
-            relinked = self._apply_leads(plans, now)
-        changed_ids = [ref.pk for ref in new_accounts] + list(changed_accounts)
-        if changed_ids or relinked:
-            transaction.on_commit(lambda: _emit_changes(changed_ids, relinked))
+            created_leads, relinked = self._apply_leads(plans, now)
+        emits = _Emits(
+            changed_accounts=list(changed_accounts), relinked_leads=relinked,
+            imported_leads=created_leads + [pk for pk in self._batch.changed_leads if pk not in relinked],
+            imported_accounts=[ref.pk for ref in new_accounts] + list(changed_accounts),
+        )
+        transaction.on_commit(emits.send)
 
-    def _apply_leads(self, plans: list[RowPlan], now) -> list[int]:
+    def _apply_leads(self, plans: list[RowPlan], now) -> tuple[list[int], list[int]]:
         user = self.user
         creates = [(plan, plan.lead.instance) for plan in plans
                    if plan.action == A.CREATED and plan.lead is not None and plan.lead.instance is not None]
@@ -590,7 +598,7 @@ class ImportRunner:
                             data={"changes": _jsonable(changes), "import_job": self.job.pk})
                 for pk, (_lead, changes) in changed_leads.items()
             ])
-        return relinked
+        return [lead.pk for _plan, lead in created], relinked
 
     def _create_leads(self, creates: list[tuple[RowPlan, Lead]]) -> list[tuple[RowPlan, Lead]]:
         """Insert the new leads in one statement; if an email was taken meanwhile, row by row instead."""
@@ -609,6 +617,8 @@ class ImportRunner:
                 with transaction.atomic():
                     lead.save(force_insert=True)
             except IntegrityError:
+                if lead.email:
+                    self.leads_by_email.pop(lead.email.lower(), None)
                 plan.action = A.REFUSED
                 plan.messages.insert(0, _("A lead with this email was created while the import ran; "
                                           "import the file again to update it."))
@@ -662,15 +672,28 @@ def _jsonable(value):
     return str(value)
 
 
-def _emit_changes(account_ids: list[int], lead_ids: list[int]) -> None:
-    """Let other contexts react after commit, as the leads services do (the company score follows)."""
-    for account_id in account_ids:
-        try:
-            hooks.emit("account_changed", account_id=account_id)
-        except Exception:  # one reaction failing must not hide the others' or fail the import
-            logger.exception("account_changed handler failed for account %s", account_id)
-    for lead_id in lead_ids:
-        try:
-            hooks.emit("lead_changed", lead_id=lead_id)
-        except Exception:
-            logger.exception("lead_changed handler failed for lead %s", lead_id)
+@dataclass
+class _Emits:
+    """What other contexts hear after a batch commits.
+
+    As with `leads.services`, an updated account emits "account_changed" and a lead given an account
+    "lead_changed" (the company score and the MQL rule follow). Created records emit nothing one by one
+    (neither do `account_create` and `lead_create`); the whole batch is announced once as
+    "leads_imported"(lead_ids=..., account_ids=...) so a context can react to 500 records in one go.
+    """
+
+    changed_accounts: list[int]
+    relinked_leads: list[int]
+    imported_leads: list[int]
+    imported_accounts: list[int]
+
+    def send(self) -> None:
+        calls = [("account_changed", {"account_id": pk}) for pk in self.changed_accounts]
+        calls += [("lead_changed", {"lead_id": pk}) for pk in self.relinked_leads]
+        if self.imported_leads or self.imported_accounts:
+            calls.append(("leads_imported", {"lead_ids": self.imported_leads, "account_ids": self.imported_accounts}))
+        for name, kwargs in calls:
+            try:
+                hooks.emit(name, **kwargs)
+            except Exception:  # one reaction failing must not hide the others' or fail the import
+                logger.exception("%s handler failed (%s)", name, kwargs)

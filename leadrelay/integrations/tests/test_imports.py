@@ -291,3 +291,38 @@ def test_reimporting_the_same_file_updates_without_changes(users):
     assert outcomes(again) == {2: "updated", 3: "updated"}
     assert selectors.import_rows(again).get(number=2).messages == ["No changes."]
     assert LeadHistory.objects.filter(kind="updated").count() == 0
+
+
+def test_an_email_taken_while_the_import_ran_refuses_only_that_row(users, monkeypatch):
+    """If another writer creates the same email between planning and writing, that row is refused, not the batch."""
+    from leadrelay.integrations.imports import ImportRunner
+
+    LeadFactory(email="race@x.example")
+    monkeypatch.setattr(ImportRunner, "_load_leads", lambda self, parsed, lock: {})
+    rows = [["Email", "Last Name"], ["race@x.example", "Race"], ["calm@x.example", "Calm"]]
+    job = run_import(users["admin"], csv_bytes(rows))
+    assert outcomes(job) == {2: "refused", 3: "created"}
+    assert "created while the import ran" in selectors.import_rows(job).get(number=2).messages[0]
+    assert Lead.objects.filter(email="calm@x.example").exists()
+
+
+def test_other_contexts_hear_about_changed_and_imported_records(users, existing, django_capture_on_commit_callbacks):
+    """Updated accounts emit account_changed, relinked leads lead_changed, and each batch leads_imported once."""
+    from leadrelay.core import hooks
+
+    heard = []
+    for name in ("account_changed", "lead_changed", "leads_imported"):
+        hooks.register(name, lambda _name=name, **kwargs: heard.append((_name, kwargs)))
+    unlinked = LeadFactory(email="nolink@abc.co.jp", account=None)
+    rows = [["Email", "Company", "Website"], ["nolink@abc.co.jp", "ABC", "abc.co.jp"], ["new@abc.co.jp", "ABC", ""]]
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            job = run_import(users["admin"], csv_bytes(rows))
+    finally:
+        for name in ("account_changed", "lead_changed", "leads_imported"):
+            hooks._handlers[name] = [h for h in hooks._handlers[name] if getattr(h, "__defaults__", None) != (name,)]
+    assert outcomes(job) == {2: "updated", 3: "created"}
+    new_lead = Lead.objects.get(email="new@abc.co.jp")
+    assert ("lead_changed", {"lead_id": unlinked.pk}) in heard
+    imported = [kwargs for name, kwargs in heard if name == "leads_imported"]
+    assert imported == [{"lead_ids": [new_lead.pk], "account_ids": [new_lead.account_id]}]
