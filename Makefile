@@ -55,7 +55,9 @@ bench: install
 	$(PY) -m bench $(BENCH_ARGS)
 
 # Needs GNU gettext; the compiled .mo files are committed so a fresh machine does not.
+# An app needs its own locale/ folder first: without one, makemessages writes into the project catalogue.
 messages: install
+	$(PY) manage.py messages_shared >/dev/null
 	for app in leadrelay/*/; do if [ -d "$$app/locale" ]; then (cd $$app && ../../$(PY) ../../manage.py makemessages -l ja --no-obsolete >/dev/null && ../../$(PY) ../../manage.py compilemessages >/dev/null); fi; done
 
 clean:
