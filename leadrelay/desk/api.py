@@ -45,7 +45,7 @@ def list_activities(request, lead_id: int, limit: int = 100, offset: int = 0):
     require_scope(request, "read")
     lead = lead_get_for(request.user, lead_id)
     limit = max(1, min(limit, 500))
-    return list(selectors.activities_for_lead(lead)[max(offset, 0): max(offset, 0) + limit])
+    return list(selectors.activities_for_lead(lead)[max(offset, 0) : max(offset, 0) + limit])
 
 
 @router.post("/leads/{lead_id}/activities", response={201: ActivityOut})

@@ -10,8 +10,12 @@ class DeskConfig(AppConfig):
     verbose_name = _("Inside-sales desk")
     nav_items = [
         NavItem(label=_("IS desk"), url_name="desk:queue", roles=frozenset({"is_rep", "is_manager"}), order=20),
-        NavItem(label=_("Target accounts"), url_name="desk:accounts",
-                roles=frozenset({"is_rep", "is_manager", "admin", "marketing"}), order=25),
+        NavItem(
+            label=_("Target accounts"),
+            url_name="desk:accounts",
+            roles=frozenset({"is_rep", "is_manager", "admin", "marketing"}),
+            order=25,
+        ),
     ]
 
     def ready(self):

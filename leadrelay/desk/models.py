@@ -47,6 +47,9 @@ class Activity(models.Model):
             models.Index(fields=["lead", "by_inside_sales", "occurred_at"], name="desk_activity_is_touch"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d} #{self.lead_id}"
+
     @property
     def counts_as_connect(self) -> bool:
         return self.outcome in CONNECT_OUTCOMES
@@ -57,8 +60,11 @@ CONNECT_OUTCOMES = frozenset({Activity.Outcome.CONNECTED, Activity.Outcome.APPOI
 # The outcomes each kind of activity may carry; the first entry is the default.
 OUTCOMES_BY_KIND: dict[str, tuple[str, ...]] = {
     Activity.Kind.CALL: (
-        Activity.Outcome.CONNECTED, Activity.Outcome.NO_ANSWER, Activity.Outcome.VOICEMAIL,
-        Activity.Outcome.WRONG_NUMBER, Activity.Outcome.APPOINTMENT_SET,
+        Activity.Outcome.CONNECTED,
+        Activity.Outcome.NO_ANSWER,
+        Activity.Outcome.VOICEMAIL,
+        Activity.Outcome.WRONG_NUMBER,
+        Activity.Outcome.APPOINTMENT_SET,
     ),
     Activity.Kind.EMAIL: (Activity.Outcome.NONE, Activity.Outcome.REPLIED, Activity.Outcome.APPOINTMENT_SET),
     Activity.Kind.LETTER: (Activity.Outcome.NONE,),
@@ -72,14 +78,21 @@ class PlannedTouch(models.Model):
 
     account = models.ForeignKey("leads.Account", on_delete=models.CASCADE, related_name="planned_touches")
     lead = models.ForeignKey(
-        "leads.Lead", verbose_name=_("person"), null=True, blank=True, on_delete=models.SET_NULL,
+        "leads.Lead",
+        verbose_name=_("person"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="planned_touches",
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Activity.Kind.choices)
     due_on = models.DateField(_("due"), db_index=True)
     notes = models.TextField(_("plan"), blank=True)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        on_delete=models.SET_NULL,
         related_name="planned_touches",
     )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -90,3 +103,6 @@ class PlannedTouch(models.Model):
     class Meta:
         ordering = ["due_on", "id"]
         indexes = [models.Index(fields=["account", "done_at", "due_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.due_on} #{self.account_id}"

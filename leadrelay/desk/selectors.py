@@ -67,8 +67,11 @@ def untouched_leads(owner_ids: Iterable[int], now: datetime | None = None) -> Qu
     return (
         Lead.objects.select_related("account", "owner")
         .filter(
-            owner_id__in=list(owner_ids), stage__in=IS_OWNED_STAGES, assigned_at__isnull=False,
-            assigned_at__lte=now, erased_at__isnull=True,
+            owner_id__in=list(owner_ids),
+            stage__in=IS_OWNED_STAGES,
+            assigned_at__isnull=False,
+            assigned_at__lte=now,
+            erased_at__isnull=True,
         )
         .exclude(Exists(_is_touch_since_assigned(now)))
     )
@@ -101,24 +104,39 @@ def untouched_counts(owner_ids: Iterable[int], now: datetime | None = None) -> d
     )
     counts = {owner_id: {"lt_1d": 0, "1_3d": 0, "gt_3d": 0, "total": 0} for owner_id in owner_ids}
     for row in rows:
-        counts[row["owner_id"]] = {"lt_1d": row["lt_1d"], "1_3d": row["mid"], "gt_3d": row["gt_3d"], "total": row["total"]}
+        counts[row["owner_id"]] = {
+            "lt_1d": row["lt_1d"],
+            "1_3d": row["mid"],
+            "gt_3d": row["gt_3d"],
+            "total": row["total"],
+        }
     return counts
 
 
 # Queues ----------------------------------------------------------------------------------------------
 
 QUEUE_ORDERS = {
-    "score": (F("behaviour_score").desc(), F("account__company_score").desc(nulls_last=True),
-              F("assigned_at").desc(nulls_last=True), "-id"),
-    "recent": (F("assigned_at").desc(nulls_last=True), F("behaviour_score").desc(),
-               F("account__company_score").desc(nulls_last=True), "-id"),
+    "score": (
+        F("behaviour_score").desc(),
+        F("account__company_score").desc(nulls_last=True),
+        F("assigned_at").desc(nulls_last=True),
+        "-id",
+    ),
+    "recent": (
+        F("assigned_at").desc(nulls_last=True),
+        F("behaviour_score").desc(),
+        F("account__company_score").desc(nulls_last=True),
+        "-id",
+    ),
 }
 
 
 def queue_reps_for(user: User) -> QuerySet[User]:
     """The IS members whose queue `user` may open: itself, plus its teams' members for an IS manager or admin."""
     if is_admin(user):
-        ids = set(User.objects.filter(role_grants__role__in=[Role.IS_REP, Role.IS_MANAGER]).values_list("id", flat=True))
+        ids = set(
+            User.objects.filter(role_grants__role__in=[Role.IS_REP, Role.IS_MANAGER]).values_list("id", flat=True)
+        )
         ids.add(user.pk)
     elif user.has_role(Role.IS_MANAGER):
         ids = team_member_ids_managed_by(user)
@@ -185,8 +203,11 @@ def follow_ups_due(owner_ids: Iterable[int], *, today: date | None = None) -> Qu
     return (
         Activity.objects.select_related("lead", "lead__account", "actor")
         .filter(
-            lead__owner_id__in=list(owner_ids), lead__erased_at__isnull=True, follow_up_done=False,
-            next_follow_up__isnull=False, next_follow_up__lte=today,
+            lead__owner_id__in=list(owner_ids),
+            lead__erased_at__isnull=True,
+            follow_up_done=False,
+            next_follow_up__isnull=False,
+            next_follow_up__lte=today,
         )
         .order_by("next_follow_up", F("lead__behaviour_score").desc(), "-id")
     )
@@ -215,8 +236,15 @@ def queue_counts(owner_ids: Iterable[int], *, now: datetime | None = None) -> di
 # Target accounts ------------------------------------------------------------------------------------
 
 
-def target_accounts(user: User, *, tier: str = "", owner_id: int | None = None, text: str = "",
-                    due_only: bool = False, today: date | None = None) -> QuerySet[Account]:
+def target_accounts(
+    user: User,
+    *,
+    tier: str = "",
+    owner_id: int | None = None,
+    text: str = "",
+    due_only: bool = False,
+    today: date | None = None,
+) -> QuerySet[Account]:
     """Accounts with a target tier, with people and touch counts, filtered."""
     today = today or timezone.localdate()
     open_touches = PlannedTouch.objects.filter(account=OuterRef("pk"), done_at__isnull=True)
@@ -226,7 +254,8 @@ def target_accounts(user: User, *, tier: str = "", owner_id: int | None = None, 
         .annotate(
             people=Count("leads", filter=Q(leads__erased_at__isnull=True), distinct=True),
             planned_open=Coalesce(
-                open_touches.values("account").annotate(n=Count("pk")).values("n")[:1], Value(0),
+                open_touches.values("account").annotate(n=Count("pk")).values("n")[:1],
+                Value(0),
                 output_field=IntegerField(),
             ),
             next_due=open_touches.order_by("due_on").values("due_on")[:1],
@@ -286,7 +315,6 @@ def planned_touch_get_for(user: User, touch_id: int) -> PlannedTouch:
     if touch is None:
         raise NotFound()
     return touch
-
 
 
 def outbound_owner_choices() -> QuerySet[User]:

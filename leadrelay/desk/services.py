@@ -27,9 +27,17 @@ def _is_inside_sales(user: User | None) -> bool:
 
 
 @transaction.atomic
-def activity_log(*, actor: User, lead: Lead, kind: str, outcome: str = "", notes: str = "",
-                 occurred_at: datetime | None = None, next_follow_up: date | None = None,
-                 subject: str = "") -> Activity:
+def activity_log(
+    *,
+    actor: User,
+    lead: Lead,
+    kind: str,
+    outcome: str = "",
+    notes: str = "",
+    occurred_at: datetime | None = None,
+    next_follow_up: date | None = None,
+    subject: str = "",
+) -> Activity:
     """Log what `actor` did with `lead`.
 
     The lead's open follow-ups are closed (this is the follow-up), and the first IS activity on an MQL
@@ -51,7 +59,8 @@ def activity_log(*, actor: User, lead: Lead, kind: str, outcome: str = "", notes
             labels = ", ".join(str(Activity.Outcome(o).label) for o in allowed if o)
             errors["outcome"] = [
                 _("A %(kind)s can have these outcomes: %(list)s.") % {"kind": Activity.Kind(kind).label, "list": labels}
-                if labels else _("A %(kind)s has no outcome.") % {"kind": Activity.Kind(kind).label}
+                if labels
+                else _("A %(kind)s has no outcome.") % {"kind": Activity.Kind(kind).label}
             ]
     occurred_at = occurred_at or now
     if timezone.is_naive(occurred_at):
@@ -74,12 +83,23 @@ def activity_log(*, actor: User, lead: Lead, kind: str, outcome: str = "", notes
     by_inside_sales = _is_inside_sales(actor)
     Activity.objects.filter(lead=lead, follow_up_done=False, next_follow_up__isnull=False).update(follow_up_done=True)
     activity = Activity.objects.create(
-        lead=lead, actor=actor, kind=kind, outcome=outcome, notes=notes, subject=subject, occurred_at=occurred_at,
-        next_follow_up=next_follow_up, by_inside_sales=by_inside_sales,
+        lead=lead,
+        actor=actor,
+        kind=kind,
+        outcome=outcome,
+        notes=notes,
+        subject=subject,
+        occurred_at=occurred_at,
+        next_follow_up=next_follow_up,
+        by_inside_sales=by_inside_sales,
     )
     if by_inside_sales and lead.stage == Stage.MQL:
         lead_transition(
-            actor=actor, lead=lead, to_stage=Stage.WORKING, workflow=True, at=now,
+            actor=actor,
+            lead=lead,
+            to_stage=Stage.WORKING,
+            workflow=True,
+            at=now,
             reason=_("First activity: %(kind)s") % {"kind": Activity.Kind(kind).label},
             data={"activity": activity.pk},
         )
@@ -113,8 +133,16 @@ def _check_outbound(actor: User, account: Account) -> None:
 
 
 @transaction.atomic
-def planned_touch_create(*, actor: User, account: Account, kind: str, due_on: date | None, notes: str = "",
-                         lead: Lead | None = None, owner: User | None = None) -> PlannedTouch:
+def planned_touch_create(
+    *,
+    actor: User,
+    account: Account,
+    kind: str,
+    due_on: date | None,
+    notes: str = "",
+    lead: Lead | None = None,
+    owner: User | None = None,
+) -> PlannedTouch:
     """Plan a touch (a letter, a call) on a target account, optionally to one of its people."""
     _check_outbound(actor, account)
     errors: dict[str, list[str]] = {}
@@ -132,14 +160,20 @@ def planned_touch_create(*, actor: User, account: Account, kind: str, due_on: da
     if errors:
         raise InvalidInput(fields=errors)
     return PlannedTouch.objects.create(
-        account=account, lead=lead, kind=kind, due_on=due_on, notes=(notes or "").strip(), owner=owner,
+        account=account,
+        lead=lead,
+        kind=kind,
+        due_on=due_on,
+        notes=(notes or "").strip(),
+        owner=owner,
         created_by=actor,
     )
 
 
 @transaction.atomic
-def planned_touch_complete(*, actor: User, touch: PlannedTouch, outcome: str = "", notes: str = "",
-                           next_follow_up: date | None = None) -> PlannedTouch:
+def planned_touch_complete(
+    *, actor: User, touch: PlannedTouch, outcome: str = "", notes: str = "", next_follow_up: date | None = None
+) -> PlannedTouch:
     """Mark a planned touch done; with a person on it, the touch is logged as that person's activity."""
     touch = PlannedTouch.objects.select_for_update().select_related("account", "lead").get(pk=touch.pk)
     _check_outbound(actor, touch.account)
@@ -147,8 +181,12 @@ def planned_touch_complete(*, actor: User, touch: PlannedTouch, outcome: str = "
         raise Conflict(_("This touch is already done."))
     if touch.lead_id is not None:
         activity = activity_log(
-            actor=actor, lead=touch.lead, kind=touch.kind, outcome=outcome,
-            notes=notes or touch.notes, next_follow_up=next_follow_up,
+            actor=actor,
+            lead=touch.lead,
+            kind=touch.kind,
+            outcome=outcome,
+            notes=notes or touch.notes,
+            next_follow_up=next_follow_up,
         )
         touch.done_activity = activity
     touch.done_at = timezone.now()
@@ -171,6 +209,11 @@ def follow_up_schedule(*, lead: Lead, due_on: date, notes: str, actor: User | No
     It is not an IS touch, so it does not end Untouched; it shows in the owner's follow-ups queue.
     """
     return Activity.objects.create(
-        lead=lead, actor=actor, kind=Activity.Kind.NOTE, notes=notes, occurred_at=timezone.now(),
-        next_follow_up=due_on, by_inside_sales=False,
+        lead=lead,
+        actor=actor,
+        kind=Activity.Kind.NOTE,
+        notes=notes,
+        occurred_at=timezone.now(),
+        next_follow_up=due_on,
+        by_inside_sales=False,
     )

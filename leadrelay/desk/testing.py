@@ -15,10 +15,23 @@ def owned_lead(owner, *, stage: str = Stage.MQL, assigned_at=None, **fields):
     return LeadFactory(owner=owner, stage=stage, assigned_at=assigned_at or now, stage_changed_at=now, **fields)
 
 
-def activity(lead, actor, *, kind: str = Activity.Kind.CALL, outcome: str = Activity.Outcome.CONNECTED,
-             occurred_at=None, by_inside_sales: bool = True, **fields) -> Activity:
+def activity(
+    lead,
+    actor,
+    *,
+    kind: str = Activity.Kind.CALL,
+    outcome: str = Activity.Outcome.CONNECTED,
+    occurred_at=None,
+    by_inside_sales: bool = True,
+    **fields,
+) -> Activity:
     """An activity row written directly (for read tests that need a given history)."""
     return Activity.objects.create(
-        lead=lead, actor=actor, kind=kind, outcome=outcome, occurred_at=occurred_at or timezone.now(),
-        by_inside_sales=by_inside_sales, **fields,
+        lead=lead,
+        actor=actor,
+        kind=kind,
+        outcome=outcome,
+        occurred_at=occurred_at or timezone.now(),
+        by_inside_sales=by_inside_sales,
+        **fields,
     )

@@ -69,10 +69,16 @@ def queue(request):
     owner_ids = [rep.pk]
     sections = [
         ("mql", _("New MQLs"), _decorate(selectors.queue_new_mqls(owner_ids, order=order)[:QUEUE_LIMIT], now)),
-        ("untouched", _("Untouched"),
-         _decorate(selectors.queue_untouched(owner_ids, now=now, order=order)[:QUEUE_LIMIT], now)),
-        ("recycled", _("Recycled (lost deals back)"),
-         _decorate(selectors.queue_recycled(owner_ids, order=order)[:QUEUE_LIMIT], now)),
+        (
+            "untouched",
+            _("Untouched"),
+            _decorate(selectors.queue_untouched(owner_ids, now=now, order=order)[:QUEUE_LIMIT], now),
+        ),
+        (
+            "recycled",
+            _("Recycled (lost deals back)"),
+            _decorate(selectors.queue_recycled(owner_ids, order=order)[:QUEUE_LIMIT], now),
+        ),
         ("working", _("Working"), _decorate(selectors.queue_working(owner_ids, order=order)[:QUEUE_LIMIT], now)),
         ("nurture", _("Nurture"), _decorate(selectors.queue_nurture(owner_ids, order=order)[:QUEUE_LIMIT], now)),
     ]
@@ -107,8 +113,13 @@ def queue(request):
 def _row_context(request, lead, section: str, **extra) -> dict:
     now = timezone.now()
     lead.age_bucket = selectors.untouched_age_bucket(lead.assigned_at, now) if lead.assigned_at else ""
-    return {"lead": lead, "section": section, "kinds": Activity.Kind.choices, "buckets": selectors.UNTOUCHED_BUCKETS,
-            **extra}
+    return {
+        "lead": lead,
+        "section": section,
+        "kinds": Activity.Kind.choices,
+        "buckets": selectors.UNTOUCHED_BUCKETS,
+        **extra,
+    }
 
 
 def _render_log_result(request, lead, section: str, *, form=None, logged=None):
@@ -122,8 +133,15 @@ def _render_log_result(request, lead, section: str, *, form=None, logged=None):
 
 def _form_context(lead, kind: str, section: str, form) -> dict:
     outcomes = [(value, label) for value, label in Activity.Outcome.choices if value in OUTCOMES_BY_KIND.get(kind, ())]
-    return {"lead": lead, "kind": kind, "kind_label": Activity.Kind(kind).label, "section": section, "form": form,
-            "outcomes": outcomes, "today": timezone.localdate()}
+    return {
+        "lead": lead,
+        "kind": kind,
+        "kind_label": Activity.Kind(kind).label,
+        "section": section,
+        "form": form,
+        "outcomes": outcomes,
+        "today": timezone.localdate(),
+    }
 
 
 @login_required
@@ -146,8 +164,13 @@ def log_activity(request, lead_id: int):
         data = form.cleaned_data
         try:
             activity = services.activity_log(
-                actor=request.user, lead=lead, kind=data["kind"], outcome=data["outcome"], notes=data["notes"],
-                subject=data["subject"], next_follow_up=data["next_follow_up"],
+                actor=request.user,
+                lead=lead,
+                kind=data["kind"],
+                outcome=data["outcome"],
+                notes=data["notes"],
+                subject=data["subject"],
+                next_follow_up=data["next_follow_up"],
             )
         except InvalidInput as exc:
             _add_errors(form, exc)
@@ -230,11 +253,21 @@ def accounts(request):
     text = request.GET.get("q", "").strip()[:100]
     due_only = request.GET.get("due") == "1"
     qs = selectors.target_accounts(request.user, tier=tier, owner_id=owner_id, text=text, due_only=due_only)
-    return render(request, "desk/accounts.html", {
-        "accounts": qs[:200], "total": qs.count(), "tiers": [t for t in Account.Tier.choices if t[0]],
-        "owners": selectors.target_account_owners(request.user), "tier": tier, "owner_id": owner_id, "q": text,
-        "due_only": due_only, "today": timezone.localdate(),
-    })
+    return render(
+        request,
+        "desk/accounts.html",
+        {
+            "accounts": qs[:200],
+            "total": qs.count(),
+            "tiers": [t for t in Account.Tier.choices if t[0]],
+            "owners": selectors.target_account_owners(request.user),
+            "tier": tier,
+            "owner_id": owner_id,
+            "q": text,
+            "due_only": due_only,
+            "today": timezone.localdate(),
+        },
+    )
 
 
 @login_required
@@ -248,7 +281,11 @@ def account_detail(request, account_id: int):
     owners = selectors.outbound_owner_choices()
     people = selectors.account_people(request.user, account)
     account_form = TargetAccountForm(
-        initial={"target_tier": account.target_tier, "owner": account.owner_id, "research_notes": account.research_notes},
+        initial={
+            "target_tier": account.target_tier,
+            "owner": account.owner_id,
+            "research_notes": account.research_notes,
+        },
         owners=owners,
     )
     touch_form = PlannedTouchForm(people=people, initial={"kind": Activity.Kind.LETTER})
@@ -261,8 +298,12 @@ def account_detail(request, account_id: int):
                 data = touch_form.cleaned_data
                 try:
                     services.planned_touch_create(
-                        actor=request.user, account=account, kind=data["kind"], due_on=data["due_on"],
-                        notes=data["notes"], lead=data["lead"],
+                        actor=request.user,
+                        account=account,
+                        kind=data["kind"],
+                        due_on=data["due_on"],
+                        notes=data["notes"],
+                        lead=data["lead"],
                     )
                 except InvalidInput as exc:
                     _add_errors(touch_form, exc)
@@ -275,20 +316,33 @@ def account_detail(request, account_id: int):
                 data = account_form.cleaned_data
                 try:
                     account_update(
-                        actor=request.user, account=account, target_tier=data["target_tier"], owner=data["owner"],
-                        research_notes=data["research_notes"], reason=_("Target account edited on the IS desk"),
+                        actor=request.user,
+                        account=account,
+                        target_tier=data["target_tier"],
+                        owner=data["owner"],
+                        research_notes=data["research_notes"],
+                        reason=_("Target account edited on the IS desk"),
                     )
                 except InvalidInput as exc:
                     _add_errors(account_form, exc)
                 else:
                     messages.success(request, _("Account saved."))
                     return redirect("desk:account", account_id=account.pk)
-    return render(request, "desk/account_detail.html", {
-        "account": account, "can_edit": can_edit, "account_form": account_form, "touch_form": touch_form,
-        "people": people, "planned": selectors.account_touches_planned(account),
-        "done": selectors.account_touches_done(request.user, account), "today": timezone.localdate(),
-        "call_outcomes": [(v, label) for v, label in Activity.Outcome.choices if v in OUTCOMES_BY_KIND["call"]],
-    })
+    return render(
+        request,
+        "desk/account_detail.html",
+        {
+            "account": account,
+            "can_edit": can_edit,
+            "account_form": account_form,
+            "touch_form": touch_form,
+            "people": people,
+            "planned": selectors.account_touches_planned(account),
+            "done": selectors.account_touches_done(request.user, account),
+            "today": timezone.localdate(),
+            "call_outcomes": [(v, label) for v, label in Activity.Outcome.choices if v in OUTCOMES_BY_KIND["call"]],
+        },
+    )
 
 
 @login_required
@@ -297,7 +351,9 @@ def touch_done(request, touch_id: int):
     touch = selectors.planned_touch_get_for(request.user, touch_id)
     try:
         services.planned_touch_complete(
-            actor=request.user, touch=touch, outcome=request.POST.get("outcome", ""),
+            actor=request.user,
+            touch=touch,
+            outcome=request.POST.get("outcome", ""),
             notes=request.POST.get("notes", ""),
         )
     except InvalidInput as exc:
@@ -314,4 +370,3 @@ def touch_delete(request, touch_id: int):
     services.planned_touch_delete(actor=request.user, touch=touch)
     messages.success(request, _("Planned touch removed."))
     return redirect("desk:account", account_id=touch.account_id)
-

@@ -14,7 +14,17 @@ class HandoffEventInline(admin.TabularInline):
 class HandoffAdmin(admin.ModelAdmin):
     """Read-only: every change goes through the workflow's services."""
 
-    list_display = ["id", "lead", "state", "requested_by", "is_manager", "fs_manager", "fs_rep", "created_at", "sla_due_at"]
+    list_display = [
+        "id",
+        "lead",
+        "state",
+        "requested_by",
+        "is_manager",
+        "fs_manager",
+        "fs_rep",
+        "created_at",
+        "sla_due_at",
+    ]
     list_filter = ["state"]
     inlines = [HandoffEventInline]
 

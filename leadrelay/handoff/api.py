@@ -82,10 +82,12 @@ def list_handoffs(request, state: str = "", lead_id: int | None = None, limit: i
     """Handoffs visible to the caller, newest first."""
     require_scope(request, "read")
     if state and state not in Handoff.State.values:
-        raise InvalidInput(fields={"state": [_("Use one of: %(states)s.") % {"states": ", ".join(Handoff.State.values)}]})
+        raise InvalidInput(
+            fields={"state": [_("Use one of: %(states)s.") % {"states": ", ".join(Handoff.State.values)}]}
+        )
     qs = selectors.handoff_search(request.user, state=state, lead_id=lead_id)
     offset = max(offset, 0)
-    return list(qs[offset: offset + max(1, min(limit, 500))])
+    return list(qs[offset : offset + max(1, min(limit, 500))])
 
 
 @router.get("/{handoff_id}", response=HandoffOut)

@@ -11,11 +11,19 @@ class HandoffConfig(AppConfig):
     label = "handoff"
     verbose_name = _("Handoff")
     nav_items = [
-        NavItem(label=_("Handoff inbox"), url_name="handoff:inbox", roles=frozenset({"is_manager", "fs_manager", "admin"}),
-                order=30),
+        NavItem(
+            label=_("Handoff inbox"),
+            url_name="handoff:inbox",
+            roles=frozenset({"is_manager", "fs_manager", "admin"}),
+            order=30,
+        ),
         NavItem(label=_("My handoffs"), url_name="handoff:mine", roles=frozenset({"is_rep", "fs_rep"}), order=31),
-        NavItem(label=_("Joint meeting"), url_name="handoff:meeting",
-                roles=frozenset({"admin", "marketing", "is_manager", "fs_manager", "is_rep", "fs_rep"}), order=60),
+        NavItem(
+            label=_("Joint meeting"),
+            url_name="handoff:meeting",
+            roles=frozenset({"admin", "marketing", "is_manager", "fs_manager", "is_rep", "fs_rep"}),
+            order=60,
+        ),
     ]
 
     def ready(self):

@@ -20,7 +20,9 @@ class HandoffRequestForm(forms.Form):
         for name in QUALIFICATION_FIELDS:
             label = Handoff._meta.get_field(name).verbose_name
             self.fields[name] = forms.CharField(
-                label=label, required=False, help_text=HELP[name],
+                label=label,
+                required=False,
+                help_text=HELP[name],
                 widget=forms.Textarea(attrs={"rows": 2, **({"required": True} if name in required_fields else {})}),
             )
             self.fields[name].is_required_by_rule = name in required_fields
@@ -41,11 +43,15 @@ class AcceptForm(forms.Form):
 
 class SettingsForm(forms.Form):
     required_fields = forms.MultipleChoiceField(
-        label=_("Required qualification fields"), required=False, widget=forms.CheckboxSelectMultiple,
+        label=_("Required qualification fields"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         choices=[(name, Handoff._meta.get_field(name).verbose_name) for name in QUALIFICATION_FIELDS],
     )
     sla_hours = forms.IntegerField(
-        label=_("Decision SLA (business hours)"), min_value=0, max_value=720,
+        label=_("Decision SLA (business hours)"),
+        min_value=0,
+        max_value=720,
         help_text=_("0 means one business day: the next weekday at the same time."),
     )
 

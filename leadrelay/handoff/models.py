@@ -33,7 +33,9 @@ class Handoff(models.Model):
 
     lead = models.ForeignKey("leads.Lead", verbose_name=_("lead"), on_delete=models.CASCADE, related_name="handoffs")
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.PROTECT,
         related_name="handoffs_requested",
     )
     need = models.TextField(_("need"), blank=True)
@@ -44,7 +46,11 @@ class Handoff(models.Model):
     state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.REQUESTED, db_index=True)
 
     is_manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("IS manager"), null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("IS manager"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     is_decision = models.CharField(_("IS manager's decision"), max_length=20, choices=Decision.choices, blank=True)
@@ -52,14 +58,22 @@ class Handoff(models.Model):
     is_decided_at = models.DateTimeField(null=True, blank=True)
 
     fs_manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("FS manager"), null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("FS manager"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     fs_decision = models.CharField(_("FS manager's decision"), max_length=20, choices=Decision.choices, blank=True)
     fs_reason = models.TextField(_("FS manager's reason"), blank=True)
     fs_decided_at = models.DateTimeField(null=True, blank=True)
     fs_rep = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("FS rep"), null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("FS rep"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="handoffs_received",
     )
 
@@ -97,7 +111,9 @@ class Handoff(models.Model):
 
     def qualification(self) -> list[tuple[str, str, str]]:
         """[(field, label, value)] in the order a reader expects."""
-        return [(name, str(self._meta.get_field(name).verbose_name), getattr(self, name)) for name in QUALIFICATION_FIELDS]
+        return [
+            (name, str(self._meta.get_field(name).verbose_name), getattr(self, name)) for name in QUALIFICATION_FIELDS
+        ]
 
 
 OPEN_STATES = frozenset({Handoff.State.REQUESTED, Handoff.State.APPROVED})
@@ -117,7 +133,9 @@ class HandoffEvent(models.Model):
 
     handoff = models.ForeignKey(Handoff, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     at = models.DateTimeField(db_index=True)
     reason = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
@@ -126,18 +144,27 @@ class HandoffEvent(models.Model):
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["kind", "at"])]
 
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.handoff_id}"
+
 
 class HandoffSettings(models.Model):
     """The one row of handoff rules: which qualification fields are required and the decision SLA."""
 
     required_fields = models.JSONField(_("required qualification fields"), default=list, blank=True)
     sla_hours = models.PositiveIntegerField(
-        _("decision SLA (business hours)"), default=0,
+        _("decision SLA (business hours)"),
+        default=0,
         help_text=_("0 means one business day: the next weekday at the same time."),
     )
     updated_at = models.DateTimeField(auto_now=True)
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("handoff settings")
         verbose_name_plural = _("handoff settings")
+
+    def __str__(self) -> str:
+        return str(self._meta.verbose_name)

@@ -106,7 +106,9 @@ def fs_reps_for(manager: User) -> QuerySet[User]:
     """The FS reps an FS manager may assign: active members of its field-sales teams holding the FS rep role."""
     return (
         User.objects.filter(
-            is_active=True, teams__manager=manager, teams__function=Team.Function.FIELD_SALES,
+            is_active=True,
+            teams__manager=manager,
+            teams__function=Team.Function.FIELD_SALES,
             role_grants__role=Role.FS_REP,
         )
         .distinct()
@@ -135,7 +137,11 @@ def handoff_is_decidable_by_fs_manager(user: User, handoff: Handoff) -> bool:
 
 def inbox_for_is_manager(user: User) -> QuerySet[Handoff]:
     """Requests from the rep's teams waiting for this IS manager's decision, oldest due first."""
-    rep_ids = set(User.objects.filter(teams__manager=user, teams__function=Team.Function.INSIDE_SALES).values_list("id", flat=True))
+    rep_ids = set(
+        User.objects.filter(teams__manager=user, teams__function=Team.Function.INSIDE_SALES).values_list(
+            "id", flat=True
+        )
+    )
     rep_ids.discard(user.pk)
     return _base().filter(state=Handoff.State.REQUESTED, requested_by_id__in=rep_ids).order_by("sla_due_at", "id")
 
@@ -158,7 +164,11 @@ def handoffs_overdue(now: datetime | None = None, *, manager: User | None = None
     now = now or timezone.now()
     qs = _base().filter(state__in=OPEN_STATES, sla_due_at__lt=now)
     if manager is not None:
-        ids = set(inbox_for_is_manager(manager).values_list("id", flat=True)) if manager.has_role(Role.IS_MANAGER) else set()
+        ids = (
+            set(inbox_for_is_manager(manager).values_list("id", flat=True))
+            if manager.has_role(Role.IS_MANAGER)
+            else set()
+        )
         if manager.has_role(Role.FS_MANAGER):
             ids |= set(inbox_for_fs_manager(manager).values_list("id", flat=True))
         qs = qs.filter(pk__in=ids)
@@ -180,8 +190,10 @@ def handoffs_sent_back(owner_ids, *, limit: int = 50) -> QuerySet[Handoff]:
     return (
         _base()
         .filter(
-            state__in=[Handoff.State.REJECTED, Handoff.State.RETURNED], lead__owner_id__in=list(owner_ids),
-            lead__stage=Stage.WORKING, lead__erased_at__isnull=True,
+            state__in=[Handoff.State.REJECTED, Handoff.State.RETURNED],
+            lead__owner_id__in=list(owner_ids),
+            lead__stage=Stage.WORKING,
+            lead__erased_at__isnull=True,
         )
         .exclude(Exists(newer))
         .order_by("-updated_at", "-id")[:limit]
@@ -209,7 +221,11 @@ def meeting_summary(start: datetime, end: datetime, *, now: datetime | None = No
     )
     source_labels = dict(Lead.Source.choices)
     mqls_by_source = [
-        {"source": row["lead__source"], "label": source_labels.get(row["lead__source"], row["lead__source"]), "count": row["n"]}
+        {
+            "source": row["lead__source"],
+            "label": source_labels.get(row["lead__source"], row["lead__source"]),
+            "count": row["n"],
+        }
         for row in mql_rows
     ]
     requested = Handoff.objects.filter(created_at__gte=start, created_at__lt=end)
@@ -231,9 +247,9 @@ def meeting_summary(start: datetime, end: datetime, *, now: datetime | None = No
     )
     credited = {
         h.lead_id: h
-        for h in Handoff.objects.select_related("requested_by").filter(
-            lead_id__in=[o.lead_id for o in opportunities], state=Handoff.State.ACCEPTED
-        ).order_by("fs_decided_at")
+        for h in Handoff.objects.select_related("requested_by")
+        .filter(lead_id__in=[o.lead_id for o in opportunities], state=Handoff.State.ACCEPTED)
+        .order_by("fs_decided_at")
     }
     for row in opportunities:
         row.handoff = credited.get(row.lead_id)

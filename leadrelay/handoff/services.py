@@ -46,13 +46,24 @@ def _language_of(user: User) -> str:
     return user.language or settings.LANGUAGE_CODE
 
 
-def _notify(*, handoff: Handoff, step: str, recipients: list[User], email: bool = True, actor: User | None = None,
-            reason: str = "") -> None:
+def _notify(
+    *,
+    handoff: Handoff,
+    step: str,
+    recipients: list[User],
+    email: bool = True,
+    actor: User | None = None,
+    reason: str = "",
+) -> None:
     """Tell each recipient about `step` in its own language: an in-app notice and, if `email`, an email."""
     path = reverse("handoff:detail", args=[handoff.pk])
     context = {
-        "handoff": handoff, "lead": handoff.lead, "actor": actor, "reason": reason,
-        "url": f"{settings.SITE_URL}{path}", "step": step,
+        "handoff": handoff,
+        "lead": handoff.lead,
+        "actor": actor,
+        "reason": reason,
+        "url": f"{settings.SITE_URL}{path}",
+        "step": step,
     }
     seen: set[int] = set()
     for user in recipients:
@@ -66,27 +77,41 @@ def _notify(*, handoff: Handoff, step: str, recipients: list[User], email: bool 
         key = f"handoff:{handoff.pk}:{step}:{handoff.state}:{user.pk}"
         with translation.override(language):
             notification_create(
-                user=user, kind=f"handoff_{step}", title=subject, body=reason or str(handoff.lead.display_name),
-                url=path, dedupe_key=key,
+                user=user,
+                kind=f"handoff_{step}",
+                title=subject,
+                body=reason or str(handoff.lead.display_name),
+                url=path,
+                dedupe_key=key,
             )
         if email and user.email:
             email_enqueue(
-                dedupe_key=key, kind=f"handoff_{step}", to=[user.email], subject=subject, text_body=text,
-                html_body=html, language=language,
+                dedupe_key=key,
+                kind=f"handoff_{step}",
+                to=[user.email],
+                subject=subject,
+                text_body=text,
+                html_body=html,
+                language=language,
             )
 
 
 def _payload(handoff: Handoff) -> dict:
     return {
-        "handoff_id": handoff.pk, "lead_id": handoff.lead_id, "state": handoff.state,
-        "requested_by": handoff.requested_by_id, "is_manager": handoff.is_manager_id,
-        "fs_manager": handoff.fs_manager_id, "fs_rep": handoff.fs_rep_id,
+        "handoff_id": handoff.pk,
+        "lead_id": handoff.lead_id,
+        "state": handoff.state,
+        "requested_by": handoff.requested_by_id,
+        "is_manager": handoff.is_manager_id,
+        "fs_manager": handoff.fs_manager_id,
+        "fs_rep": handoff.fs_rep_id,
         "reason": handoff.decision_reason,
     }
 
 
-def _event(handoff: Handoff, kind: str, *, actor: User | None, at: datetime, reason: str = "",
-           data: dict | None = None) -> HandoffEvent:
+def _event(
+    handoff: Handoff, kind: str, *, actor: User | None, at: datetime, reason: str = "", data: dict | None = None
+) -> HandoffEvent:
     return HandoffEvent.objects.create(handoff=handoff, kind=kind, actor=actor, at=at, reason=reason, data=data or {})
 
 
@@ -113,7 +138,8 @@ def _clean_reason(reason: str, *, required: bool) -> str:
 
 def _already_decided(handoff: Handoff) -> Conflict:
     return Conflict(
-        _("This handoff is already %(state)s; it cannot be decided again.") % {"state": handoff.get_state_display().lower()},
+        _("This handoff is already %(state)s; it cannot be decided again.")
+        % {"state": handoff.get_state_display().lower()},
         code="handoff_already_decided",
     )
 
@@ -146,8 +172,16 @@ def handoff_settings_update(*, actor: User, required_fields: list[str], sla_hour
 
 
 @transaction.atomic
-def handoff_request(*, actor: User, lead: Lead, need: str = "", timing: str = "", budget: str = "",
-                    authority: str = "", next_step: str = "") -> Handoff:
+def handoff_request(
+    *,
+    actor: User,
+    lead: Lead,
+    need: str = "",
+    timing: str = "",
+    budget: str = "",
+    authority: str = "",
+    next_step: str = "",
+) -> Handoff:
     """The IS rep who owns the lead asks its IS manager to hand it to field sales."""
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     if not actor.has_role(Role.IS_REP, Role.IS_MANAGER):
@@ -179,14 +213,21 @@ def handoff_request(*, actor: User, lead: Lead, need: str = "", timing: str = ""
     try:
         with transaction.atomic():
             handoff = Handoff.objects.create(
-                lead=lead, requested_by=actor, state=Handoff.State.REQUESTED, created_at=now,
-                sla_due_at=sla.decision_due(now, sla_hours=rules.sla_hours), **values,
+                lead=lead,
+                requested_by=actor,
+                state=Handoff.State.REQUESTED,
+                created_at=now,
+                sla_due_at=sla.decision_due(now, sla_hours=rules.sla_hours),
+                **values,
             )
     except IntegrityError:
         raise Conflict(_("This lead already has a handoff waiting for a decision."), code="handoff_open") from None
-    handoff.lead = lead_transition(actor=actor, lead=lead, to_stage=Stage.HANDOFF_REQUESTED, workflow=True, at=now,
-                    data={"handoff": handoff.pk})
-    _event(handoff, HandoffEvent.Kind.REQUESTED, actor=actor, at=now, data={"sla_due_at": handoff.sla_due_at.isoformat()})
+    handoff.lead = lead_transition(
+        actor=actor, lead=lead, to_stage=Stage.HANDOFF_REQUESTED, workflow=True, at=now, data={"handoff": handoff.pk}
+    )
+    _event(
+        handoff, HandoffEvent.Kind.REQUESTED, actor=actor, at=now, data={"sla_due_at": handoff.sla_due_at.isoformat()}
+    )
     _notify(handoff=handoff, step="requested", recipients=deciders_for(handoff), actor=actor)
     events.publish("handoff.requested", _payload(handoff))
     return handoff
@@ -217,14 +258,32 @@ def handoff_approve(*, actor: User, handoff: Handoff, reason: str = "") -> Hando
     handoff.is_decided_at = now
     handoff.sla_due_at = sla.decision_due(now, sla_hours=handoff_settings().sla_hours)
     handoff.overdue_flagged_at = None
-    handoff.save(update_fields=["state", "is_manager", "is_decision", "is_reason", "is_decided_at", "sla_due_at",
-                                "overdue_flagged_at", "updated_at"])
-    handoff.lead = lead_transition(actor=actor, lead=handoff.lead, to_stage=Stage.HANDOFF_APPROVED, workflow=True, at=now,
-                    reason=reason, data={"handoff": handoff.pk})
+    handoff.save(
+        update_fields=[
+            "state",
+            "is_manager",
+            "is_decision",
+            "is_reason",
+            "is_decided_at",
+            "sla_due_at",
+            "overdue_flagged_at",
+            "updated_at",
+        ]
+    )
+    handoff.lead = lead_transition(
+        actor=actor,
+        lead=handoff.lead,
+        to_stage=Stage.HANDOFF_APPROVED,
+        workflow=True,
+        at=now,
+        reason=reason,
+        data={"handoff": handoff.pk},
+    )
     _event(handoff, HandoffEvent.Kind.APPROVED, actor=actor, at=now, reason=reason)
     _notify(handoff=handoff, step="approved", recipients=deciders_for(handoff), actor=actor, reason=reason)
-    _notify(handoff=handoff, step="approved_rep", recipients=[handoff.requested_by], actor=actor, reason=reason,
-            email=False)
+    _notify(
+        handoff=handoff, step="approved_rep", recipients=[handoff.requested_by], actor=actor, reason=reason, email=False
+    )
     events.publish("handoff.approved", _payload(handoff))
     return handoff
 
@@ -244,10 +303,18 @@ def handoff_reject(*, actor: User, handoff: Handoff, reason: str) -> Handoff:
     handoff.is_reason = reason
     handoff.is_decided_at = now
     handoff.sla_due_at = None
-    handoff.save(update_fields=["state", "is_manager", "is_decision", "is_reason", "is_decided_at", "sla_due_at",
-                                "updated_at"])
-    handoff.lead = lead_transition(actor=actor, lead=handoff.lead, to_stage=Stage.WORKING, workflow=True, at=now,
-                    reason=_("Handoff rejected: %(reason)s") % {"reason": reason}, data={"handoff": handoff.pk})
+    handoff.save(
+        update_fields=["state", "is_manager", "is_decision", "is_reason", "is_decided_at", "sla_due_at", "updated_at"]
+    )
+    handoff.lead = lead_transition(
+        actor=actor,
+        lead=handoff.lead,
+        to_stage=Stage.WORKING,
+        workflow=True,
+        at=now,
+        reason=_("Handoff rejected: %(reason)s") % {"reason": reason},
+        data={"handoff": handoff.pk},
+    )
     _event(handoff, HandoffEvent.Kind.REJECTED, actor=actor, at=now, reason=reason)
     _notify(handoff=handoff, step="rejected", recipients=[handoff.requested_by], actor=actor, reason=reason)
     events.publish("handoff.rejected", _payload(handoff))
@@ -289,16 +356,40 @@ def handoff_accept(*, actor: User, handoff: Handoff, fs_rep: User | None, reason
     handoff.fs_decided_at = now
     handoff.fs_rep = fs_rep
     handoff.sla_due_at = None
-    handoff.save(update_fields=["state", "fs_manager", "fs_decision", "fs_reason", "fs_decided_at", "fs_rep",
-                                "sla_due_at", "updated_at"])
-    handoff.lead = lead_transition(actor=actor, lead=handoff.lead, to_stage=Stage.ACCEPTED, workflow=True, at=now, reason=reason,
-                    data={"handoff": handoff.pk, "fs_rep": fs_rep.pk})
-    handoff.lead = lead_set_fs_owner(actor=actor, lead=handoff.lead, fs_owner=fs_rep,
-                      reason=_("Handoff #%(id)s accepted") % {"id": handoff.pk})
+    handoff.save(
+        update_fields=[
+            "state",
+            "fs_manager",
+            "fs_decision",
+            "fs_reason",
+            "fs_decided_at",
+            "fs_rep",
+            "sla_due_at",
+            "updated_at",
+        ]
+    )
+    handoff.lead = lead_transition(
+        actor=actor,
+        lead=handoff.lead,
+        to_stage=Stage.ACCEPTED,
+        workflow=True,
+        at=now,
+        reason=reason,
+        data={"handoff": handoff.pk, "fs_rep": fs_rep.pk},
+    )
+    handoff.lead = lead_set_fs_owner(
+        actor=actor, lead=handoff.lead, fs_owner=fs_rep, reason=_("Handoff #%(id)s accepted") % {"id": handoff.pk}
+    )
     _event(handoff, HandoffEvent.Kind.ACCEPTED, actor=actor, at=now, reason=reason, data={"fs_rep": fs_rep.pk})
     _notify(handoff=handoff, step="accepted", recipients=[fs_rep], actor=actor, reason=reason)
-    _notify(handoff=handoff, step="accepted_is", recipients=[handoff.requested_by, handoff.is_manager], actor=actor,
-            reason=reason, email=False)
+    _notify(
+        handoff=handoff,
+        step="accepted_is",
+        recipients=[handoff.requested_by, handoff.is_manager],
+        actor=actor,
+        reason=reason,
+        email=False,
+    )
     events.publish("handoff.accepted", _payload(handoff))
     return handoff
 
@@ -317,11 +408,18 @@ def handoff_return(*, actor: User, handoff: Handoff, reason: str) -> Handoff:
     handoff.fs_reason = reason
     handoff.fs_decided_at = now
     handoff.sla_due_at = None
-    handoff.save(update_fields=["state", "fs_manager", "fs_decision", "fs_reason", "fs_decided_at", "sla_due_at",
-                                "updated_at"])
-    handoff.lead = lead_transition(actor=actor, lead=handoff.lead, to_stage=Stage.WORKING, workflow=True, at=now,
-                    reason=_("Handoff returned by field sales: %(reason)s") % {"reason": reason},
-                    data={"handoff": handoff.pk})
+    handoff.save(
+        update_fields=["state", "fs_manager", "fs_decision", "fs_reason", "fs_decided_at", "sla_due_at", "updated_at"]
+    )
+    handoff.lead = lead_transition(
+        actor=actor,
+        lead=handoff.lead,
+        to_stage=Stage.WORKING,
+        workflow=True,
+        at=now,
+        reason=_("Handoff returned by field sales: %(reason)s") % {"reason": reason},
+        data={"handoff": handoff.pk},
+    )
     _event(handoff, HandoffEvent.Kind.RETURNED, actor=actor, at=now, reason=reason)
     _notify(handoff=handoff, step="returned", recipients=[handoff.requested_by], actor=actor, reason=reason)
     _notify(handoff=handoff, step="returned", recipients=[handoff.is_manager], actor=actor, reason=reason, email=False)
@@ -336,14 +434,23 @@ def handoff_cancel(*, actor: User, handoff: Handoff, reason: str = "") -> Handof
     if actor.pk != handoff.requested_by_id:
         raise PermissionDenied(_("Only the rep who requested the handoff can withdraw it."))
     if handoff.state != Handoff.State.REQUESTED:
-        raise Conflict(_("Only a request still waiting for the IS manager can be withdrawn."), code="handoff_not_cancellable")
+        raise Conflict(
+            _("Only a request still waiting for the IS manager can be withdrawn."), code="handoff_not_cancellable"
+        )
     reason = _clean_reason(reason, required=False)
     now = timezone.now()
     handoff.state = Handoff.State.CANCELLED
     handoff.sla_due_at = None
     handoff.save(update_fields=["state", "sla_due_at", "updated_at"])
-    handoff.lead = lead_transition(actor=actor, lead=handoff.lead, to_stage=Stage.WORKING, workflow=True, at=now,
-                    reason=reason or _("Handoff request withdrawn"), data={"handoff": handoff.pk})
+    handoff.lead = lead_transition(
+        actor=actor,
+        lead=handoff.lead,
+        to_stage=Stage.WORKING,
+        workflow=True,
+        at=now,
+        reason=reason or _("Handoff request withdrawn"),
+        data={"handoff": handoff.pk},
+    )
     _event(handoff, HandoffEvent.Kind.CANCELLED, actor=actor, at=now, reason=reason)
     return handoff
 
@@ -359,21 +466,31 @@ def handoff_flag_overdue(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     flagged = 0
     candidates = list(
-        Handoff.objects.filter(state__in=[Handoff.State.REQUESTED, Handoff.State.APPROVED], sla_due_at__lt=now,
-                               overdue_flagged_at__isnull=True).values_list("pk", flat=True)[:500]
+        Handoff.objects.filter(
+            state__in=[Handoff.State.REQUESTED, Handoff.State.APPROVED],
+            sla_due_at__lt=now,
+            overdue_flagged_at__isnull=True,
+        ).values_list("pk", flat=True)[:500]
     )
     for handoff_id in candidates:
         with transaction.atomic():
             handoff = (
-                Handoff.objects.select_for_update().select_related("lead", "requested_by", "is_manager")
-                .filter(pk=handoff_id, overdue_flagged_at__isnull=True, sla_due_at__lt=now).first()
+                Handoff.objects.select_for_update()
+                .select_related("lead", "requested_by", "is_manager")
+                .filter(pk=handoff_id, overdue_flagged_at__isnull=True, sla_due_at__lt=now)
+                .first()
             )
             if handoff is None or not handoff.is_open:
                 continue
             handoff.overdue_flagged_at = now
             handoff.save(update_fields=["overdue_flagged_at"])
-            _event(handoff, HandoffEvent.Kind.OVERDUE, actor=None, at=now,
-                   data={"state": handoff.state, "sla_due_at": handoff.sla_due_at.isoformat()})
+            _event(
+                handoff,
+                HandoffEvent.Kind.OVERDUE,
+                actor=None,
+                at=now,
+                data={"state": handoff.state, "sla_due_at": handoff.sla_due_at.isoformat()},
+            )
             _notify(handoff=handoff, step="overdue", recipients=deciders_for(handoff))
             flagged += 1
     return flagged

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from leadrelay.core.exceptions import InvalidInput, PermissionDenied
 from leadrelay.handoff import selectors, services
-from leadrelay.handoff.forms import AcceptForm, HandoffRequestForm, MeetingPeriodForm, ReasonForm, SettingsForm
+from leadrelay.handoff.forms import HandoffRequestForm, MeetingPeriodForm, ReasonForm, SettingsForm
 from leadrelay.handoff.models import QUALIFICATION_FIELDS, Handoff
 from leadrelay.leads.selectors import lead_get_for
 from leadrelay.org.models import Role
@@ -84,8 +84,12 @@ def request_handoff(request, lead_id: int):
             required_fields=rules.required_fields,
         )
     status = 422 if request.method == "POST" else 200
-    return render(request, "handoff/request.html", {"lead": lead, "form": form, "previous": previous,
-                                                      "required": rules.required_fields}, status=status)
+    return render(
+        request,
+        "handoff/request.html",
+        {"lead": lead, "form": form, "previous": previous, "required": rules.required_fields},
+        status=status,
+    )
 
 
 # Inbox, detail, lists ---------------------------------------------------------------------------
@@ -101,38 +105,54 @@ def inbox(request):
     is_pending = list(selectors.inbox_for_is_manager(user)) if user.has_role(Role.IS_MANAGER) else []
     fs_pending = list(selectors.inbox_for_fs_manager(user)) if user.has_role(Role.FS_MANAGER) else []
     recent = selectors.handoff_search(user).exclude(state__in=[Handoff.State.REQUESTED, Handoff.State.APPROVED])[:20]
-    return render(request, "handoff/inbox.html", {
-        "is_cards": [_card_context(request, h) for h in is_pending],
-        "fs_cards": [_card_context(request, h) for h in fs_pending],
-        "overdue": selectors.handoffs_overdue(now, manager=user),
-        "all_overdue": selectors.handoffs_overdue(now) if is_admin(user) else [],
-        "recent": recent,
-        "now": now,
-        "show_is": user.has_role(Role.IS_MANAGER),
-        "show_fs": user.has_role(Role.FS_MANAGER),
-        "can_configure": is_admin(user) or user.has_role(Role.IS_MANAGER),
-    })
+    return render(
+        request,
+        "handoff/inbox.html",
+        {
+            "is_cards": [_card_context(request, h) for h in is_pending],
+            "fs_cards": [_card_context(request, h) for h in fs_pending],
+            "overdue": selectors.handoffs_overdue(now, manager=user),
+            "all_overdue": selectors.handoffs_overdue(now) if is_admin(user) else [],
+            "recent": recent,
+            "now": now,
+            "show_is": user.has_role(Role.IS_MANAGER),
+            "show_fs": user.has_role(Role.FS_MANAGER),
+            "can_configure": is_admin(user) or user.has_role(Role.IS_MANAGER),
+        },
+    )
 
 
 @login_required
 def mine(request):
     """An IS rep's own requests; an FS rep's leads handed to it by field sales."""
     user = request.user
-    return render(request, "handoff/mine.html", {
-        "requested": selectors.handoff_search(user).filter(requested_by=user)[:100]
-        if user.has_role(Role.IS_REP, Role.IS_MANAGER) else [],
-        "received": selectors.handoffs_received_by(user)[:200] if user.has_role(Role.FS_REP, Role.FS_MANAGER) else [],
-        "is_fs": user.has_role(Role.FS_REP, Role.FS_MANAGER),
-        "is_is": user.has_role(Role.IS_REP, Role.IS_MANAGER),
-    })
+    return render(
+        request,
+        "handoff/mine.html",
+        {
+            "requested": selectors.handoff_search(user).filter(requested_by=user)[:100]
+            if user.has_role(Role.IS_REP, Role.IS_MANAGER)
+            else [],
+            "received": selectors.handoffs_received_by(user)[:200]
+            if user.has_role(Role.FS_REP, Role.FS_MANAGER)
+            else [],
+            "is_fs": user.has_role(Role.FS_REP, Role.FS_MANAGER),
+            "is_is": user.has_role(Role.IS_REP, Role.IS_MANAGER),
+        },
+    )
 
 
 @login_required
 def detail(request, handoff_id: int):
     handoff = selectors.handoff_get_for(request.user, handoff_id)
-    return render(request, "handoff/detail.html", {
-        **_card_context(request, handoff), "events": selectors.handoff_events(handoff),
-    })
+    return render(
+        request,
+        "handoff/detail.html",
+        {
+            **_card_context(request, handoff),
+            "events": selectors.handoff_events(handoff),
+        },
+    )
 
 
 def _after_decision(request, handoff: Handoff, message: str):
@@ -159,7 +179,9 @@ def approve(request, handoff_id: int):
     form = ReasonForm(request.POST)
     form.is_valid()
     try:
-        handoff = services.handoff_approve(actor=request.user, handoff=handoff, reason=form.cleaned_data.get("reason", ""))
+        handoff = services.handoff_approve(
+            actor=request.user, handoff=handoff, reason=form.cleaned_data.get("reason", "")
+        )
     except InvalidInput as exc:
         return _decision_error(request, handoff, exc, "approve")
     return _after_decision(request, handoff, _("Approved; field sales was notified."))
@@ -172,7 +194,9 @@ def reject(request, handoff_id: int):
     form = ReasonForm(request.POST)
     form.is_valid()
     try:
-        handoff = services.handoff_reject(actor=request.user, handoff=handoff, reason=form.cleaned_data.get("reason", ""))
+        handoff = services.handoff_reject(
+            actor=request.user, handoff=handoff, reason=form.cleaned_data.get("reason", "")
+        )
     except InvalidInput as exc:
         return _decision_error(request, handoff, exc, "reject")
     return _after_decision(request, handoff, _("Rejected; the rep sees your reason."))
@@ -184,8 +208,9 @@ def accept(request, handoff_id: int):
     handoff = selectors.handoff_get_for(request.user, handoff_id)
     fs_rep = selectors.active_user(request.POST.get("fs_rep"))
     try:
-        handoff = services.handoff_accept(actor=request.user, handoff=handoff, fs_rep=fs_rep,
-                                          reason=request.POST.get("reason", ""))
+        handoff = services.handoff_accept(
+            actor=request.user, handoff=handoff, fs_rep=fs_rep, reason=request.POST.get("reason", "")
+        )
     except InvalidInput as exc:
         return _decision_error(request, handoff, exc, "accept")
     return _after_decision(request, handoff, _("Accepted; the FS rep was notified."))
@@ -217,8 +242,9 @@ def settings_view(request):
     if not (is_admin(request.user) or request.user.has_role(Role.IS_MANAGER)):
         raise PermissionDenied(_("Only an admin or an IS manager changes the handoff rules."))
     rules = selectors.handoff_settings()
-    form = SettingsForm(request.POST or None, initial={"required_fields": rules.required_fields,
-                                                        "sla_hours": rules.sla_hours})
+    form = SettingsForm(
+        request.POST or None, initial={"required_fields": rules.required_fields, "sla_hours": rules.sla_hours}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.handoff_settings_update(actor=request.user, **form.cleaned_data)
@@ -240,7 +266,8 @@ def lead_panel_context(*, request, record) -> dict | None:
         return None
     handoffs = list(selectors.handoffs_for_lead(user, record))
     can_request = (
-        record.owner_id == user.pk and record.stage in services.REQUESTABLE_STAGES
+        record.owner_id == user.pk
+        and record.stage in services.REQUESTABLE_STAGES
         and user.has_role(Role.IS_REP, Role.IS_MANAGER)
         and not any(h.is_open for h in handoffs)
     )
@@ -284,9 +311,16 @@ def meeting(request):
     _require_meeting(request.user)
     start, end, form = _meeting_period(request)
     summary = selectors.meeting_summary(start, end)
-    return render(request, "handoff/meeting.html", {
-        **summary, "form": form, "end_day": end - timedelta(days=1), "query": request.GET.urlencode(),
-    })
+    return render(
+        request,
+        "handoff/meeting.html",
+        {
+            **summary,
+            "form": form,
+            "end_day": end - timedelta(days=1),
+            "query": request.GET.urlencode(),
+        },
+    )
 
 
 UNSAFE_CELL_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -323,12 +357,22 @@ def meeting_csv(request):
         row(_("Handoffs by state"), item["label"], item["count"], "", "")
     for event in s["rejections"]:
         h = event.handoff
-        row(_("Rejections"), h.lead.display_name, event.get_kind_display(), event.reason,
-            timezone.localtime(event.at).strftime("%Y-%m-%d %H:%M"))
+        row(
+            _("Rejections"),
+            h.lead.display_name,
+            event.get_kind_display(),
+            event.reason,
+            timezone.localtime(event.at).strftime("%Y-%m-%d %H:%M"),
+        )
     for opp in s["opportunities"]:
         credited = opp.handoff.requested_by.display_name if opp.handoff else ""
-        row(_("Opportunities from handoffs"), opp.lead.display_name, credited,
-            opp.lead.account.name if opp.lead.account else "", timezone.localtime(opp.at).strftime("%Y-%m-%d %H:%M"))
+        row(
+            _("Opportunities from handoffs"),
+            opp.lead.display_name,
+            credited,
+            opp.lead.account.name if opp.lead.account else "",
+            timezone.localtime(opp.at).strftime("%Y-%m-%d %H:%M"),
+        )
     for item in s["untouched"]:
         detail = " / ".join(f"{label}: {item[key]}" for key, label in s["buckets"])
         row(_("Untouched"), item["rep"].display_name, item["total"], detail, "")

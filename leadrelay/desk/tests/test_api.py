@@ -27,8 +27,12 @@ def test_create_then_list(client, users, api_token_for):
     older = activity(lead, rep, kind="email", outcome="", occurred_at=timezone.now() - timedelta(days=1))
     headers = api_token_for(rep)
     follow_up = (timezone.localdate() + timedelta(days=3)).isoformat()
-    response = post(client, lead.pk, {"kind": "call", "outcome": "connected", "notes": "Budget in Q3",
-                                      "next_follow_up": follow_up}, headers)
+    response = post(
+        client,
+        lead.pk,
+        {"kind": "call", "outcome": "connected", "notes": "Budget in Q3", "next_follow_up": follow_up},
+        headers,
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["kind"] == "call" and body["outcome"] == "connected" and body["next_follow_up"] == follow_up
@@ -46,8 +50,7 @@ def test_bad_input_is_422_with_field_messages(client, users, api_token_for):
     response = post(client, lead.pk, {"kind": "call"}, headers)
     assert response.status_code == 422
     assert "outcome" in response.json()["fields"]
-    response = post(client, lead.pk, {"kind": "call", "outcome": "connected", "next_follow_up": "not-a-date"},
-                    headers)
+    response = post(client, lead.pk, {"kind": "call", "outcome": "connected", "next_follow_up": "not-a-date"}, headers)
     assert response.status_code == 422
     assert "next_follow_up" in response.json()["fields"]
     response = post(client, lead.pk, {"outcome": "connected"}, headers)

@@ -60,8 +60,14 @@ def test_past_follow_up_future_activity_and_empty_note_are_refused(users):
     lead = owned_lead(rep)
     now = timezone.now()
     with pytest.raises(InvalidInput) as error:
-        activity_log(actor=rep, lead=lead, kind="note", notes="", occurred_at=now + timedelta(days=2),
-                     next_follow_up=timezone.localdate() - timedelta(days=1))
+        activity_log(
+            actor=rep,
+            lead=lead,
+            kind="note",
+            notes="",
+            occurred_at=now + timedelta(days=2),
+            next_follow_up=timezone.localdate() - timedelta(days=1),
+        )
     assert set(error.value.fields) == {"notes", "occurred_at", "next_follow_up"}
 
 
@@ -69,10 +75,10 @@ def test_a_new_activity_closes_the_open_follow_up(users):
     """Logging the follow-up's touch closes it; the new activity carries the next one."""
     rep = users["is_rep"]
     lead = owned_lead(rep)
-    first = activity_log(actor=rep, lead=lead, kind="call", outcome="voicemail",
-                         next_follow_up=timezone.localdate())
-    second = activity_log(actor=rep, lead=lead, kind="call", outcome="connected",
-                          next_follow_up=timezone.localdate() + timedelta(days=7))
+    first = activity_log(actor=rep, lead=lead, kind="call", outcome="voicemail", next_follow_up=timezone.localdate())
+    second = activity_log(
+        actor=rep, lead=lead, kind="call", outcome="connected", next_follow_up=timezone.localdate() + timedelta(days=7)
+    )
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.follow_up_done is True

@@ -49,9 +49,17 @@ def test_two_clicks_log_a_call_and_swap_the_row(client, users):
     for outcome in ("connected", "no_answer", "voicemail", "wrong_number", "appointment_set"):
         assert f'value="{outcome}"' in body
     follow_up = (timezone.localdate() + timedelta(days=2)).isoformat()
-    response = client.post(reverse("desk:log", args=[lead.pk]), {
-        "kind": "call", "section": "mql", "outcome": "connected", "notes": "Wants a demo", "next_follow_up": follow_up,
-    }, **HTMX)
+    response = client.post(
+        reverse("desk:log", args=[lead.pk]),
+        {
+            "kind": "call",
+            "section": "mql",
+            "outcome": "connected",
+            "notes": "Wants a demo",
+            "next_follow_up": follow_up,
+        },
+        **HTMX,
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert html.startswith('<tbody id="row-mql-') and "Logged: Call" in html and "Working" in html
@@ -129,9 +137,15 @@ def test_target_accounts_list_filters_and_edit(client, users):
     assert "Kanto Robotics" in html and "Tier C Corp" in html and "Not A Target" not in html
     html = client.get(reverse("desk:accounts") + "?tier=C").content.decode()
     assert "Kanto Robotics" not in html and "Tier C Corp" in html
-    response = client.post(reverse("desk:account", args=[target.pk]), {
-        "form": "account", "target_tier": "B", "owner": rep.pk, "research_notes": "FY2025 IR: expanding to Osaka.",
-    })
+    response = client.post(
+        reverse("desk:account", args=[target.pk]),
+        {
+            "form": "account",
+            "target_tier": "B",
+            "owner": rep.pk,
+            "research_notes": "FY2025 IR: expanding to Osaka.",
+        },
+    )
     assert response.status_code == 302
     target.refresh_from_db()
     assert (target.target_tier, target.owner, target.research_notes) == ("B", rep, "FY2025 IR: expanding to Osaka.")
@@ -145,12 +159,19 @@ def test_plan_and_complete_a_touch(client, users):
     lead = owned_lead(rep, account=target, stage=Stage.WORKING, last_name="Kato")
     client.force_login(rep)
     due = (timezone.localdate() + timedelta(days=1)).isoformat()
-    response = client.post(reverse("desk:account", args=[target.pk]), {
-        "form": "touch", "kind": "letter", "due_on": due, "lead": lead.pk, "notes": "Letter to the CFO about the IR",
-    })
+    response = client.post(
+        reverse("desk:account", args=[target.pk]),
+        {
+            "form": "touch",
+            "kind": "letter",
+            "due_on": due,
+            "lead": lead.pk,
+            "notes": "Letter to the CFO about the IR",
+        },
+    )
     assert response.status_code == 302
     touch = PlannedTouch.objects.get(account=target)
-    html = client.get(reverse("desk:accounts")).content.decode()
+    client.get(reverse("desk:accounts")).content.decode()
     assert client.post(reverse("desk:touch_done", args=[touch.pk])).status_code == 302
     touch.refresh_from_db()
     assert touch.done_at is not None and touch.done_activity.lead == lead and touch.done_activity.kind == "letter"
@@ -185,9 +206,11 @@ def test_quick_log_on_the_lead_page_panel_swaps_the_panel(client, users):
     client.force_login(rep)
     form = client.get(reverse("desk:log", args=[lead.pk]) + "?kind=meeting&section=panel", **HTMX).content.decode()
     assert f'hx-target="#desk-panel-{lead.pk}"' in form
-    response = client.post(reverse("desk:log", args=[lead.pk]),
-                           {"kind": "meeting", "section": "panel", "outcome": "appointment_set", "notes": "Onsite"},
-                           **HTMX)
+    response = client.post(
+        reverse("desk:log", args=[lead.pk]),
+        {"kind": "meeting", "section": "panel", "outcome": "appointment_set", "notes": "Onsite"},
+        **HTMX,
+    )
     html = response.content.decode()
     assert html.startswith(f'<section class="panel desk-panel" id="desk-panel-{lead.pk}">')
     assert "Logged: Meeting" in html and "Appointment set" in html and "Onsite" in html

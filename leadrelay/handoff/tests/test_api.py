@@ -66,16 +66,30 @@ def test_roles_are_refused(client, users, api_token_for):
     handoff = requested_handoff(users["is_rep"])
     assert post(client, f"/{handoff.pk}/approve", {}, api_token_for(users["is_rep"])).status_code == 403
     assert post(client, f"/{handoff.pk}/approve", {}, api_token_for(users["is_rep2"])).status_code == 404
-    assert post(client, f"/{handoff.pk}/accept", {"fs_rep_id": users["fs_rep"].pk},
-                api_token_for(users["fs_manager"])).status_code == 404
-    assert post(client, f"/{handoff.pk}/accept", {"fs_rep_id": users["fs_rep"].pk},
-                api_token_for(users["is_manager"])).status_code == 403
+    assert (
+        post(
+            client, f"/{handoff.pk}/accept", {"fs_rep_id": users["fs_rep"].pk}, api_token_for(users["fs_manager"])
+        ).status_code
+        == 404
+    )
+    assert (
+        post(
+            client, f"/{handoff.pk}/accept", {"fs_rep_id": users["fs_rep"].pk}, api_token_for(users["is_manager"])
+        ).status_code
+        == 403
+    )
     assert post(client, f"/{handoff.pk}/approve", {}, api_token_for(users["is_manager"])).status_code == 200
     assert post(client, f"/{handoff.pk}/approve", {}, api_token_for(users["is_manager"])).status_code == 409
-    assert post(client, f"/{handoff.pk}/accept", {"fs_rep_id": users["fs_rep"].pk},
-                api_token_for(users["fs_rep"])).status_code == 404
-    assert post(client, f"/{handoff.pk}/accept", {"fs_rep_id": 987654},
-                api_token_for(users["fs_manager"])).status_code == 422
+    assert (
+        post(
+            client, f"/{handoff.pk}/accept", {"fs_rep_id": users["fs_rep"].pk}, api_token_for(users["fs_rep"])
+        ).status_code
+        == 404
+    )
+    assert (
+        post(client, f"/{handoff.pk}/accept", {"fs_rep_id": 987654}, api_token_for(users["fs_manager"])).status_code
+        == 422
+    )
     assert client.get(f"/api/v1/handoffs/{handoff.pk}", **api_token_for(users["fs_rep"])).status_code == 404
     assert client.get("/api/v1/handoffs?state=bogus", **api_token_for(users["is_rep"])).status_code == 422
 

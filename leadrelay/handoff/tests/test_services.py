@@ -32,8 +32,11 @@ def published():
 
 
 def stages(lead):
-    return list(LeadHistory.objects.filter(lead=lead, kind=LeadHistory.Kind.STAGE).order_by("at", "id")
-                .values_list("to_stage", flat=True))
+    return list(
+        LeadHistory.objects.filter(lead=lead, kind=LeadHistory.Kind.STAGE)
+        .order_by("at", "id")
+        .values_list("to_stage", flat=True)
+    )
 
 
 def test_full_path_request_approve_accept(users, published):
@@ -227,8 +230,10 @@ def test_no_double_decisions(users):
     ism, fsm = users["is_manager"], users["fs_manager"]
     handoff = requested_handoff(users["is_rep"])
     services.handoff_approve(actor=ism, handoff=handoff)
-    for decide in (lambda: services.handoff_approve(actor=ism, handoff=handoff),
-                   lambda: services.handoff_reject(actor=ism, handoff=handoff, reason="late")):
+    for decide in (
+        lambda: services.handoff_approve(actor=ism, handoff=handoff),
+        lambda: services.handoff_reject(actor=ism, handoff=handoff, reason="late"),
+    ):
         with pytest.raises(Conflict) as error:
             decide()
         assert error.value.code == "handoff_already_decided"

@@ -1,6 +1,6 @@
 """Decision SLA: due times on business days, and overdue decisions flagged to their managers on a fixed clock."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest

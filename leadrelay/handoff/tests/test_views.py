@@ -45,22 +45,23 @@ def test_rejection_round_trip_shows_the_reason_in_the_reps_queue(client, users):
     assert f'id="handoff-{handoff.pk}"' in inbox and "Watanabe" in inbox
     response = client.post(reverse("handoff:reject", args=[handoff.pk]), {"reason": ""}, **HTMX)
     assert response.status_code == 200 and "errorlist" in response.content.decode()
-    response = client.post(reverse("handoff:reject", args=[handoff.pk]),
-                           {"reason": "Decision maker not identified"}, **HTMX)
+    response = client.post(
+        reverse("handoff:reject", args=[handoff.pk]), {"reason": "Decision maker not identified"}, **HTMX
+    )
     assert response.status_code == 200 and "Rejected; the rep sees your reason." in response.content.decode()
 
     client.force_login(rep)
     desk = client.get(reverse("desk:queue")).content.decode()
-    sent_back = desk[desk.index('id="q-sent_back"'):]
-    sent_back = sent_back[:sent_back.index("</section>")]
+    sent_back = desk[desk.index('id="q-sent_back"') :]
+    sent_back = sent_back[: sent_back.index("</section>")]
     assert "Watanabe" in sent_back and "Decision maker not identified" in sent_back
     page = client.get(reverse("handoff:request", args=[handoff.lead_id])).content.decode()
     assert "Decision maker not identified" in page
 
     client.post(reverse("handoff:request", args=[handoff.lead_id]), QUALIFICATION)
     desk = client.get(reverse("desk:queue")).content.decode()
-    sent_back = desk[desk.index('id="q-sent_back"'):]
-    assert "Decision maker not identified" not in sent_back[:sent_back.index("</section>")]
+    sent_back = desk[desk.index('id="q-sent_back"') :]
+    assert "Decision maker not identified" not in sent_back[: sent_back.index("</section>")]
 
 
 def test_fs_manager_accepts_in_the_inbox_and_the_fs_rep_sees_the_lead(client, users):
@@ -70,8 +71,9 @@ def test_fs_manager_accepts_in_the_inbox_and_the_fs_rep_sees_the_lead(client, us
     assert f'id="handoff-{handoff.pk}"' in inbox and users["fs_rep"].display_name in inbox
     response = client.post(reverse("handoff:accept", args=[handoff.pk]), {"fs_rep": ""}, **HTMX)
     assert "Choose the FS rep" in response.content.decode()
-    response = client.post(reverse("handoff:accept", args=[handoff.pk]),
-                           {"fs_rep": users["fs_rep"].pk, "next": "inbox"})
+    response = client.post(
+        reverse("handoff:accept", args=[handoff.pk]), {"fs_rep": users["fs_rep"].pk, "next": "inbox"}
+    )
     assert response.status_code == 302 and response["Location"] == reverse("handoff:inbox")
     client.force_login(users["fs_rep"])
     mine = client.get(reverse("handoff:mine")).content.decode()
@@ -149,7 +151,7 @@ def test_meeting_view_and_csv(client, users):
         LeadHistory.objects.create(lead=lead, kind="stage", from_stage="known", to_stage="mql", at=now)
     rejected = requested_handoff(rep, last_name="Inoue")
     activity(rejected.lead, rep)  # worked, so not Untouched
-    services.handoff_reject(actor=ism, handoff=rejected, reason="=HYPERLINK(\"x\")")
+    services.handoff_reject(actor=ism, handoff=rejected, reason='=HYPERLINK("x")')
     won = approved_handoff(rep, ism, last_name="Hayashi")
     services.handoff_accept(actor=fsm, handoff=won, fs_rep=users["fs_rep"])
     LeadHistory.objects.create(lead=won.lead, kind="stage", from_stage="accepted", to_stage="opportunity", at=now)
@@ -157,7 +159,7 @@ def test_meeting_view_and_csv(client, users):
     client.force_login(users["marketing"])
     html = client.get(reverse("handoff:meeting")).content.decode()
     assert "Inoue" in html and "Hayashi" in html and "HYPERLINK" in html
-    mqls = html[html.index('id="mqls"'):html.index('id="handoffs"')]
+    mqls = html[html.index('id="mqls"') : html.index('id="handoffs"')]
     assert '<p class="figure">3</p>' in mqls
 
     response = client.get(reverse("handoff:meeting_csv"))
@@ -170,7 +172,7 @@ def test_meeting_view_and_csv(client, users):
     assert ["Handoffs by state", "Rejected", "1", "", ""] in rows
     assert ["Handoffs by state", "Accepted", "1", "", ""] in rows
     rejection = next(r for r in rows if r[0] == "Rejections")
-    assert rejection[3] == "'=HYPERLINK(\"x\")"
+    assert rejection[3] == '\'=HYPERLINK("x")'
     assert any(r[0] == "Opportunities from handoffs" and rep.display_name == r[2] for r in rows)
     untouched = next(r for r in rows if r[0] == "Untouched" and r[1] == rep.display_name)
     assert untouched[2] == "1"
@@ -181,14 +183,23 @@ def test_meeting_period_filters(client, users):
     LeadHistory.objects.create(lead=lead, kind="stage", to_stage="mql", at=timezone.now() - timedelta(days=30))
     client.force_login(users["is_manager"])
     html = client.get(reverse("handoff:meeting")).content.decode()
-    assert '<p class="figure">0</p>' in html[html.index('id="mqls"'):html.index('id="handoffs"')]
+    assert '<p class="figure">0</p>' in html[html.index('id="mqls"') : html.index('id="handoffs"')]
     start = (timezone.localdate() - timedelta(days=35)).isoformat()
     html = client.get(reverse("handoff:meeting") + f"?start={start}").content.decode()
-    assert '<p class="figure">1</p>' in html[html.index('id="mqls"'):html.index('id="handoffs"')]
+    assert '<p class="figure">1</p>' in html[html.index('id="mqls"') : html.index('id="handoffs"')]
 
 
-@pytest.mark.parametrize(("value", "cell"), [
-    ("=1+1", "'=1+1"), ("+81 3", "'+81 3"), ("-5", "'-5"), ("@SUM", "'@SUM"), ("佐藤", "佐藤"), (3, "3"), (None, ""),
-])
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+81 3", "'+81 3"),
+        ("-5", "'-5"),
+        ("@SUM", "'@SUM"),
+        ("佐藤", "佐藤"),
+        (3, "3"),
+        (None, ""),
+    ],
+)
 def test_csv_cells_are_neutralised(value, cell):
     assert csv_cell(value) == cell
