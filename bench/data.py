@@ -135,16 +135,17 @@ PAGES = ["/", "/product/", "/product/features", "/cases/acme", "/cases/globex", 
 @dataset("users", size_key="users")
 def build_users(ctx, size: int) -> None:
     """A sales organisation: IS and FS reps with their managers, marketing and an admin (bench-<role>-<n>)."""
+    from django.contrib.auth.hashers import make_password
+
     from leadrelay.org.models import RoleGrant, User
 
     plan = [("admin", 1), ("marketing", 2), ("is_manager", 2), ("is_rep", 12), ("fs_manager", 2), ("fs_rep", 8)]
-    grants = []
-    for role, count in plan:
-        for n in range(count):
-            user = User.objects.create_user(username=f"bench-{role}-{n}", password="bench-Password-1",
-                                            email=f"bench-{role}-{n}@example.com")
-            grants.append(RoleGrant(user=user, role=role))
-    RoleGrant.objects.bulk_create(grants)
+    password = make_password("bench-Password-1")  # hashed once: the production hasher is slow on purpose
+    users = User.objects.bulk_create([
+        User(username=f"bench-{role}-{n}", email=f"bench-{role}-{n}@example.com", password=password)
+        for role, count in plan for n in range(count)
+    ])
+    RoleGrant.objects.bulk_create([RoleGrant(user=user, role=user.username.split("-")[1]) for user in users])
 
 
 @dataset("accounts")
