@@ -104,7 +104,7 @@ def _parse_mapping(text: str) -> dict[str, str]:
 
 
 @router.post("/imports", response={202: ImportJobOut, **ERRORS}, summary="Import a CSV or .xlsx file")
-def import_create(request, file: UploadedFile = File(...), target: str = Form("leads"), source: str = Form(""),
+def import_create(request, file: UploadedFile | None = File(None), target: str = Form("leads"), source: str = Form(""),
                   mapping: str = Form("", description='JSON {"column": "field"}; unmapped columns are guessed, "" skips one'),
                   dry_run: bool = Form(False), encoding: str = Form("", description="Detected when empty")):
     """Upload a file and queue its dry run or import; poll GET /imports/{id} for progress and the result.
@@ -113,6 +113,8 @@ def import_create(request, file: UploadedFile = File(...), target: str = Form("l
     headers say, overridden by `mapping`.
     """
     _require_import_scope(request)
+    if file is None:
+        raise InvalidInput(fields={"file": [_("Choose a file to import.")]})
     explicit = _parse_mapping(mapping)
     upload = services.import_upload_create(
         actor=request.user, filename=file.name or "upload.csv", data=file.read(), target=target,
