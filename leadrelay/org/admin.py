@@ -1,8 +1,13 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
 
 from leadrelay.org.models import ApiToken, CharterPage, CharterVersion, RoleGrant, Team, User
 from leadrelay.org.services import user_sync_staff
+
+admin.site.site_header = _("LeadRelay administration")
+admin.site.site_title = "LeadRelay"
+admin.site.index_title = _("Records and settings")
 
 
 class RoleGrantInline(admin.TabularInline):
