@@ -11,9 +11,8 @@ import hmac
 import http.client
 import json
 import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -180,13 +179,6 @@ class SendResult:
     duration_ms: int
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer, not a new address to post the signed event to."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
 def _read_excerpt(response) -> str:
     try:
         raw = response.read(4 * EXCERPT_CHARS)
@@ -196,7 +188,7 @@ def _read_excerpt(response) -> str:
 
 
 def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float | None = None) -> SendResult:
-    """POST once; any answer or failure comes back as a SendResult (nothing raises)."""
+    """POST once (redirects are answers, not followed); any outcome comes back as a SendResult, nothing raises."""
     timeout = timeout if timeout is not None else float(getattr(settings, "LEADRELAY_WEBHOOK_TIMEOUT", 10))
     started = time.monotonic()
 
@@ -206,19 +198,24 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float | Non
     problem = check_url(url)
     if problem:
         return result(False, error=problem)
-    request = urllib.request.Request(url, data=body, headers={**headers, "User-Agent": USER_AGENT}, method="POST")
-    opener = urllib.request.build_opener(_NoRedirects)
+    parts = urlsplit(url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if parts.scheme == "https":
+        connection = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=timeout,
+                                                 context=ssl.create_default_context())
+    else:
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:
-        with opener.open(request, timeout=timeout) as response:
-            code = response.status
-            return result(200 <= code < 300, code, _read_excerpt(response))
-    except urllib.error.HTTPError as error:
-        excerpt = _read_excerpt(error)
-        note = _("Redirects are not followed.") if 300 <= error.code < 400 else ""
-        return result(False, error.code, excerpt, note)
+        connection.request("POST", path, body=body, headers={**headers, "User-Agent": USER_AGENT,
+                                                              "Content-Length": str(len(body))})
+        response = connection.getresponse()
+        code = response.status
+        excerpt = _read_excerpt(response)
+        note = _("Redirects are not followed.") if 300 <= code < 400 else ""
+        return result(200 <= code < 300, code, excerpt, note)
     except (TimeoutError, socket.timeout):
         return result(False, error=_("No answer within %(s)s seconds.") % {"s": timeout})
-    except urllib.error.URLError as error:
-        return result(False, error=f"{type(error.reason).__name__}: {error.reason}")
     except (OSError, http.client.HTTPException, ValueError) as error:
         return result(False, error=f"{type(error).__name__}: {error}")
+    finally:
+        connection.close()
