@@ -102,6 +102,26 @@ def glob_to_like(pattern: str) -> str:
     return "*".join(like_escape(part) for part in pattern.split("*")).replace("*", "%")
 
 
+def pattern_sql(column: str, pattern: str) -> Sql:
+    """A path pattern as the cheapest test: contains (instr/strpos), prefix, suffix or equality; else LIKE."""
+    like = glob_to_like(pattern)
+    text = pattern.strip().lower()
+    if "*" not in text:
+        text = f"*{text}*"
+    inner = text.strip("*")
+    if "*" not in inner and inner:
+        find = "strpos" if connection.vendor == "postgresql" else "instr"
+        if text.startswith("*") and text.endswith("*"):
+            return Sql(f"{find}({column}, %s) > 0", [inner])
+        if text.endswith("*"):
+            return Sql(f"substr({column}, 1, {len(inner)}) = %s", [inner])
+        if text.startswith("*"):
+            return Sql(f"substr({column}, -{len(inner)}) = %s" if connection.vendor != "postgresql"
+                       else f"right({column}, {len(inner)}) = %s", [inner])
+        return Sql(f"{column} = %s", [inner])
+    return Sql(f"{column} LIKE %s ESCAPE '\\'", [like])
+
+
 def tz_offset_seconds(at: dt.datetime | None = None) -> int:
     zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
     at = at or dt.datetime.now(dt.UTC)
@@ -159,33 +179,35 @@ def _has_event_source_column() -> bool:
 
 
 def source_sql(alias: str = "e") -> Sql:
-    """CASE giving 'search' | 'ads' | 'email' | 'referral' | 'direct' for the first page view of a visit.
+    """SELECT list item: 'search' | 'ads' | 'email' | 'referral' | 'direct' for the first page view of a visit.
 
-    Tracking's ingest-time classification (Event.source, tracking/sources.py) wins; events stored without
-    one are classified here the same way (a small SQL twin, so bulk rescoring stays in the database).
+    Reads the columns of the subquery built by _source_columns() (medium, usource, lurl, ref_host, url_host,
+    tsrc). Tracking's ingest-time classification (Event.source, tracking/sources.py) wins; events stored
+    without one are classified here the same way (a small SQL twin, so bulk rescoring stays in the database).
+    A visit that starts on an internal referrer (a tab left open past the session) counts as direct.
     """
-    medium = f"LOWER(COALESCE({_json_text(alias + '.utm', 'utm_medium')}, ''))"
-    usource = f"LOWER(COALESCE({_json_text(alias + '.utm', 'utm_source')}, ''))"
-    url = f"LOWER({alias}.url)"
-    ref_host = _host_sql(f"{alias}.referrer")
-    url_host = _host_sql(f"{alias}.url")
-    sql = Sql("(CASE")
-    sql.add(f" WHEN {medium} IN ({', '.join(['%s'] * len(AD_MEDIUMS))})", *AD_MEDIUMS)
-    sql.add(" OR " + " OR ".join([f"{url} LIKE %s"] * len(AD_CLICK_IDS)), *[f"%{like_escape(c)}%" for c in AD_CLICK_IDS])
+    sql = Sql("(CASE WHEN tsrc = 'internal' THEN 'direct' WHEN tsrc <> '' THEN tsrc")
+    sql.add(f" WHEN medium IN ({', '.join(['%s'] * len(AD_MEDIUMS))})", *AD_MEDIUMS)
+    sql.add(" OR " + " OR ".join(["lurl LIKE %s"] * len(AD_CLICK_IDS)), *[f"%{like_escape(c)}%" for c in AD_CLICK_IDS])
     sql.add(" THEN 'ads'")
-    sql.add(f" WHEN {medium} IN ({', '.join(['%s'] * len(EMAIL_MEDIUMS))}) THEN 'email'", *EMAIL_MEDIUMS)
-    sql.add(f" WHEN {medium} = 'organic' OR ")
-    sql.add(" OR ".join([f"{ref_host} LIKE %s"] * len(SEARCH_HOSTS)), *[f"%{like_escape(h)}%" for h in SEARCH_HOSTS])
+    sql.add(f" WHEN medium IN ({', '.join(['%s'] * len(EMAIL_MEDIUMS))}) THEN 'email'", *EMAIL_MEDIUMS)
+    sql.add(" WHEN medium = 'organic' OR ")
+    sql.add(" OR ".join(["ref_host LIKE %s"] * len(SEARCH_HOSTS)), *[f"%{like_escape(h)}%" for h in SEARCH_HOSTS])
     sql.add(" THEN 'search'")
-    sql.add(f" WHEN {medium} = 'referral' OR {usource} <> '' THEN 'referral'")
-    sql.add(f" WHEN {ref_host} = '' THEN 'direct'")
-    sql.add(f" WHEN {ref_host} = {url_host} THEN 'internal'")
+    sql.add(" WHEN medium = 'referral' OR usource <> '' THEN 'referral'")
+    sql.add(" WHEN ref_host = '' OR ref_host = url_host THEN 'direct'")
     sql.add(" ELSE 'referral' END)")
-    if _has_event_source_column():
-        sql = Sql(f"COALESCE(NULLIF({alias}.source, ''), ").extend(sql).add(")")
-    # A visit that starts on an internal referrer (a tab left open past the session) counts as direct.
-    wrapped = Sql("(CASE WHEN ").extend(sql).add(" = 'internal' THEN 'direct' ELSE ").extend(sql).add(" END)")
-    return wrapped
+    return sql
+
+
+def _source_columns(alias: str) -> str:
+    tsrc = f"COALESCE({alias}.source, '')" if _has_event_source_column() else "''"
+    return (
+        f"LOWER(COALESCE({_json_text(alias + '.utm', 'utm_medium')}, '')) AS medium, "
+        f"LOWER(COALESCE({_json_text(alias + '.utm', 'utm_source')}, '')) AS usource, "
+        f"LOWER({alias}.url) AS lurl, {_host_sql(alias + '.referrer')} AS ref_host, "
+        f"{_host_sql(alias + '.url')} AS url_host, {tsrc} AS tsrc"
+    )
 
 
 # Behaviour contributions ------------------------------------------------------------------------------
@@ -228,79 +250,82 @@ def contributions_sql(ruleset: RuleSet, *, lead_filter: str | Sql, compiled: Com
     for rule in c.events:
         if EVENT_TYPE_FOR_KIND[rule.kind] not in event_types:
             event_types.append(EVENT_TYPE_FOR_KIND[rule.kind])
-    ts = epoch_sql("e.occurred_at")
-    path = "LOWER(COALESCE(NULLIF(e.path, ''), e.url))"
-
-    sql = Sql("WITH ev AS (SELECT e.id AS event_id, e.lead_id, e.type, e.session_id, e.occurred_at, ")
-    sql.add(f"{ts} AS ts, ")
-    # page rule: the first in order with a matching pattern
+    # ev0: one row per relevant event, with its epoch time and lower-cased path computed once.
+    sql = Sql("WITH ev0 AS (SELECT e.id AS event_id, e.lead_id, e.type, e.name, e.session_id, e.occurred_at, ")
+    sql.add(f"{epoch_sql('e.occurred_at')} AS ts, LOWER(COALESCE(NULLIF(e.path, ''), e.url)) AS lpath ")
+    sql.add("FROM tracking_event e WHERE e.lead_id IS NOT NULL AND ")
+    sql.extend(lead_filter if isinstance(lead_filter, Sql) else Sql(lead_filter)).add(" ")
+    if since is not None:
+        sql.add("AND e.occurred_at >= %s ", since)
+    sql.add(f"AND e.type IN ({', '.join(['%s'] * len(event_types))})), ", *event_types)
+    # ev: the matching page rule (first in order) and event rule, and the previous event for visits.
+    sql.add("ev AS (SELECT event_id, lead_id, type, session_id, occurred_at, ts, ")
     if c.page:
-        sql.add("CASE WHEN e.type = 'page_view' THEN (CASE")
+        sql.add("CASE WHEN type = 'page_view' THEN (CASE")
         for rule in c.page:
-            conds = " OR ".join([f"{path} LIKE %s ESCAPE '\\'"] * len(rule.pattern_list))
-            sql.add(f" WHEN {conds} THEN {_num(rule.pk)}", *[glob_to_like(p) for p in rule.pattern_list])
+            sql.add(" WHEN ")
+            for i, pattern in enumerate(rule.pattern_list):
+                if i:
+                    sql.add(" OR ")
+                sql.extend(pattern_sql("lpath", pattern))
+            sql.add(f" THEN {_num(rule.pk)}")
         sql.add(" END) END AS page_rule, ")
     else:
         sql.add("NULL AS page_rule, ")
     if c.events:
         sql.add("(CASE")
         for rule in c.events:
-            sql.add(f" WHEN e.type = '{EVENT_TYPE_FOR_KIND[rule.kind]}'")
+            sql.add(f" WHEN type = '{EVENT_TYPE_FOR_KIND[rule.kind]}'")
             if rule.event_name:
-                sql.add(" AND LOWER(e.name) = %s", rule.event_name.strip().lower())
+                sql.add(" AND LOWER(name) = %s", rule.event_name.strip().lower())
             sql.add(f" THEN {_num(rule.pk)}")
         sql.add(" END) AS event_rule, ")
     else:
         sql.add("NULL AS event_rule, ")
-    if c.source:
-        sql.add("CASE WHEN e.type = 'page_view' THEN ").extend(source_sql("e")).add(" END AS src, ")
-    else:
-        sql.add("NULL AS src, ")
-    sql.add(f"LAG({ts}) OVER w AS prev_ts, LAG(e.session_id) OVER w AS prev_sid ")
-    sql.add("FROM tracking_event e WHERE e.lead_id IS NOT NULL AND ")
-    sql.extend(lead_filter if isinstance(lead_filter, Sql) else Sql(lead_filter)).add(" ")
-    if since is not None:
-        sql.add("AND e.occurred_at >= %s ", since)
-    sql.add(f"AND e.type IN ({', '.join(['%s'] * len(event_types))}) ", *event_types)
-    sql.add("WINDOW w AS (PARTITION BY e.lead_id ORDER BY e.occurred_at, e.id)), ")
+    sql.add("LAG(ts) OVER w AS prev_ts, LAG(session_id) OVER w AS prev_sid ")
+    sql.add("FROM ev0 WINDOW w AS (PARTITION BY lead_id ORDER BY ts, event_id)), ")
 
     steps = {r.pk: r.step for r in c.page if r.step}
     step_case = "NULL"
     if steps:
         step_case = "(CASE page_rule " + " ".join(f"WHEN {_num(k)} THEN {_num(v)}" for k, v in steps.items()) + " END)"
-    sql.add("v AS (SELECT event_id, lead_id, type, occurred_at, ts, page_rule, event_rule, src, ")
+    # v: visit starts (first event, 30 minutes without events, or a new session) and funnel steps;
+    # materialised because every part below reads it.
+    sql.add("v AS MATERIALIZED (SELECT event_id, lead_id, type, occurred_at, ts, page_rule, event_rule, ")
     sql.add(f"CASE WHEN prev_ts IS NULL OR ts - prev_ts > {VISIT_GAP_SECONDS} OR (session_id <> '' AND ")
     sql.add("prev_sid <> '' AND session_id <> prev_sid) THEN 1 ELSE 0 END AS vstart, ")
     sql.add(f"{step_case} AS step FROM ev), ")
 
-    last = "v"
     if c.progression is not None:
-        frame = "PARTITION BY lead_id ORDER BY occurred_at, event_id"
+        # Only funnel pages and visit starts matter here, so the chain's windows run over that subset.
+        frame = "PARTITION BY lead_id ORDER BY ts, event_id"
         before = f"({frame} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
-        sql.add("p1 AS (SELECT v.*, MAX(CASE WHEN vstart = 1 THEN ts END) OVER ")
+        sql.add("p1 AS (SELECT event_id, lead_id, occurred_at, ts, step, MAX(CASE WHEN vstart = 1 THEN ts END) OVER ")
         sql.add(f"({frame} ROWS UNBOUNDED PRECEDING) AS visit_ts, ")
-        sql.add(f"CASE WHEN step = 2 THEN MAX(CASE WHEN step = 1 THEN ts END) OVER {before} END AS c2 FROM v), ")
+        sql.add(f"CASE WHEN step = 2 THEN MAX(CASE WHEN step = 1 THEN ts END) OVER {before} END AS c2 FROM v ")
+        sql.add("WHERE step IS NOT NULL OR vstart = 1), ")
         sql.add(f"p2 AS (SELECT p1.*, CASE WHEN step = 3 THEN MAX(c2) OVER {before} END AS c3 FROM p1), ")
         sql.add(f"p3 AS (SELECT p2.*, CASE WHEN step = 4 THEN MAX(c3) OVER {before} END AS c4 FROM p2), ")
-        last = "p3"
 
     parts = []
     if c.page:
-        parts.append(Sql(f"SELECT event_id, lead_id, occurred_at, ts, page_rule AS rule_id FROM {last} "
+        parts.append(Sql("SELECT event_id, lead_id, occurred_at, ts, page_rule AS rule_id FROM v "
                          "WHERE page_rule IS NOT NULL"))
     if c.source:
-        part = Sql("SELECT event_id, lead_id, occurred_at, ts, (CASE src")
+        # Only a visit's first page view is classified: its url, referrer and utm are read back by id.
+        part = Sql("SELECT event_id, lead_id, occurred_at, ts, (CASE ").extend(source_sql())
         for rule in c.source:
             part.add(" WHEN %s THEN " + _num(rule.pk), rule.source)
-        part.add(f" END) AS rule_id FROM {last} WHERE vstart = 1 AND src IS NOT NULL")
+        part.add(f" END) AS rule_id FROM (SELECT v.event_id, v.lead_id, v.occurred_at, v.ts, {_source_columns('s')} ")
+        part.add("FROM v JOIN tracking_event s ON s.id = v.event_id WHERE v.vstart = 1 AND v.type = 'page_view') vs")
         parts.append(part)
     if c.events:
-        parts.append(Sql(f"SELECT event_id, lead_id, occurred_at, ts, event_rule AS rule_id FROM {last} "
+        parts.append(Sql("SELECT event_id, lead_id, occurred_at, ts, event_rule AS rule_id FROM v "
                          "WHERE event_rule IS NOT NULL"))
     if c.progression is not None:
         window = int(ruleset.progression_window_minutes) * 60
         parts.append(Sql(f"SELECT event_id, lead_id, occurred_at, ts, {_num(c.progression.pk)} AS rule_id "
-                         f"FROM {last} WHERE c4 IS NOT NULL AND (c4 >= visit_ts OR ts - c4 <= {window})"))
+                         f"FROM p3 WHERE c4 IS NOT NULL AND (c4 >= visit_ts OR ts - c4 <= {window})"))
     sql.add("m AS (")
     for i, part in enumerate(parts):
         if i:
@@ -311,7 +336,7 @@ def contributions_sql(ruleset: RuleSet, *, lead_filter: str | Sql, compiled: Com
     sql.add(f"FLOOR((m.ts + {_num(tz_offset_seconds())}) / 86400.0) AS day ")
     sql.add("FROM m JOIN scoring_behaviourrule r ON r.id = m.rule_id), ")
     sql.add("capped AS (SELECT mr.*, SUM(points) OVER (PARTITION BY lead_id, rule_id, day ")
-    sql.add("ORDER BY occurred_at, event_id ROWS UNBOUNDED PRECEDING) AS running FROM mr), ")
+    sql.add("ORDER BY ts, event_id ROWS UNBOUNDED PRECEDING) AS running FROM mr), ")
     sql.add("final AS (SELECT lead_id, rule_id, event_id, occurred_at, ts, CASE ")
     sql.add("WHEN daily_cap IS NULL OR points <= 0 THEN points WHEN running <= daily_cap THEN points ")
     sql.add("WHEN running - points < daily_cap THEN daily_cap - (running - points) ELSE 0 END AS awarded FROM capped) ")
