@@ -204,14 +204,13 @@ def lead_explanation(lead: Lead, *, at: dt.datetime | None = None, limit: int = 
         )
         for i, (row, value) in enumerate(zip(rows[:limit], shown_lines, strict=True))
     ]
-    by_rule: dict[int, list] = {}
+    grouped: dict[int, tuple] = {}
     for row, value in zip(rows, nows, strict=True):
-        by_rule.setdefault(row.rule_id, [row.rule, 0, 0.0, 0.0])
-        entry = by_rule[row.rule_id]
-        entry[1] += 1
-        entry[2] += row.points
-        entry[3] += value
-    entries = sorted(by_rule.values(), key=lambda e: -e[3])
+        rule, points, values = grouped.setdefault(row.rule_id, (row.rule, [], []))
+        points.append(row.points)
+        values.append(value)
+    entries = sorted(((rule, len(points), math.fsum(points), math.fsum(values))
+                      for rule, points, values in grouped.values()), key=lambda e: -e[3])
     sub_shown = round_preserving_sum([e[3] for e in entries])
     subtotals = [
         RuleSubtotal(rule_label=rule.label, kind=rule.get_kind_display(), count=count, points=points, now=now,
@@ -225,7 +224,7 @@ def lead_explanation(lead: Lead, *, at: dt.datetime | None = None, limit: int = 
         company_score=lead.account.company_score if lead.account else 0,
         company_lines=company_lines,
         behaviour_score=total,
-        behaviour_shown=round(total, 1),
+        behaviour_shown=round(total * 10) / 10,  # as round_preserving_sum rounds the total
         lines=lines,
         older_count=len(older),
         older_now_shown=shown[-1] if older else 0.0,
