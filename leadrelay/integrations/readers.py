@@ -38,13 +38,34 @@ def detect_encoding(data: bytes) -> str:
         return "utf-8-sig"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    for encoding in ("utf-8", "cp932", "euc_jp"):
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return "utf-8"
+    readable = {}
+    for encoding in ("cp932", "euc_jp"):
         try:
-            data.decode(encoding)
+            readable[encoding] = _japanese_score(data.decode(encoding))
         except UnicodeDecodeError:
             continue
-        return encoding
+    if readable:
+        # EUC-JP bytes often decode as Shift_JIS too (as half-width kana): keep the reading that looks like Japanese
+        return max(readable, key=lambda encoding: readable[encoding])
     raise InvalidInput(fields={"file": [_("The file is neither UTF-8 nor Shift_JIS text; save it as CSV UTF-8 and try again.")]})
+
+
+def _japanese_score(text: str) -> int:
+    """Hiragana, full-width katakana and common kanji count for; half-width kana count against."""
+    score = 0
+    for char in text:
+        code = ord(char)
+        if 0x3041 <= code <= 0x30FF or 0x4E00 <= code <= 0x9FFF:
+            score += 1
+        elif 0xFF61 <= code <= 0xFF9F:
+            score -= 1
+    return score
 
 
 def _decode(data: bytes, encoding: str) -> str:
@@ -124,8 +145,10 @@ class SpreadsheetReader:
     def _csv_rows(self) -> Iterator[tuple[int, list]]:
         reader = csv.reader(io.StringIO(self.text, newline=""), delimiter=self.delimiter)
         try:
+            start = 1
             for cells in reader:
-                yield reader.line_num, cells
+                yield start, cells  # the line the record starts on (a quoted value may span lines)
+                start = reader.line_num + 1
         except csv.Error as error:
             raise InvalidInput(
                 fields={"file": [_("Line %(line)s is not valid CSV: %(error)s") % {"line": reader.line_num, "error": error}]}

@@ -99,6 +99,60 @@ def activities_visible_to(user: User):
 # Webhooks ---------------------------------------------------------------------------------------------
 
 
+def _dig(payload: dict, path: str):
+    value = payload
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def event_lead_id(payload: dict) -> int | None:
+    """The lead an event is about (lead.*, handoff.* and opportunity.* payloads all name one)."""
+    for path in ("lead_id", "lead.id", "opportunity.lead_id"):
+        value = _dig(payload, path)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def event_lead_summary(payload: dict) -> dict | None:
+    """The lead of an event as receivers want it (name, email, company, owner, link); nothing personal once erased."""
+    from django.conf import settings
+    from django.urls import NoReverseMatch, reverse
+
+    from leadrelay.leads.models import Lead
+
+    lead_id = event_lead_id(payload)
+    if lead_id is None:
+        return None
+    lead = Lead.objects.select_related("account", "owner", "fs_owner").filter(pk=lead_id).first()
+    if lead is None:
+        return None
+    if lead.erased_at is not None:
+        return {"id": lead.pk, "erased": True}
+    try:
+        url = f"{settings.SITE_URL}{reverse('leads:lead_detail', args=[lead.pk])}"
+    except NoReverseMatch:
+        url = ""
+    account = lead.account
+    return {
+        "id": lead.pk, "name": str(lead.display_name), "email": lead.email or "", "title": lead.title,
+        "stage": lead.stage, "behaviour_score": round(lead.behaviour_score, 2), "url": url,
+        "account": {"id": account.pk, "name": account.name, "domain": account.primary_domain,
+                    "company_score": account.company_score} if account else None,
+        "owner": {"id": lead.owner_id, "name": lead.owner.display_name} if lead.owner else None,
+        "fs_owner": {"id": lead.fs_owner_id, "name": lead.fs_owner.display_name} if lead.fs_owner else None,
+    }
+
+
+def user_names(ids) -> dict[int, str]:
+    wanted = {i for i in ids if isinstance(i, int) and not isinstance(i, bool)}
+    if not wanted:
+        return {}
+    return {user.pk: user.display_name for user in User.objects.filter(pk__in=wanted)}
+
+
+
 def webhook_subscriptions() -> QuerySet[WebhookSubscription]:
     return WebhookSubscription.objects.select_related("created_by").order_by("name", "id")
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from leadrelay.core.events import EVENT_TYPES
 from leadrelay.core.exceptions import Conflict, InvalidInput, PermissionDenied
 from leadrelay.integrations import fields as import_fields
-from leadrelay.integrations import webhooks
+from leadrelay.integrations import selectors, webhooks
 from leadrelay.integrations.models import (
     ExportRecord,
     ImportJob,
@@ -274,10 +274,46 @@ def webhook_subscription_delete(*, actor: User, subscription: WebhookSubscriptio
 # Webhooks: deliveries ------------------------------------------------------------------------------------
 
 
-def _body_for(subscription: WebhookSubscription, *, event_id: str, type: str, payload: dict) -> str:
+def _amount(opportunity: dict) -> str:
+    if opportunity.get("amount") in (None, ""):
+        return ""
+    return f"{opportunity.get('currency') or ''} {opportunity['amount']}".strip()
+
+
+def _chat_context(type: str, payload: dict, lead: dict | None) -> dict:
+    """Display values for a chat message: names instead of ids."""
+    opportunity = payload.get("opportunity") if isinstance(payload.get("opportunity"), dict) else {}
+    names = selectors.user_names([payload.get(key) for key in ("owner_id", "requested_by", "is_manager", "fs_manager",
+                                                               "fs_rep")] + [opportunity.get("fs_owner_id")])
+    context: dict = {"lead_name": payload.get("name", "")}
+    if lead and not lead.get("erased"):
+        account = lead.get("account") or {}
+        context.update(lead_name=lead["name"], account_name=account.get("name", ""), url=lead.get("url", ""))
+        if type == "lead.mql":
+            context["company_score"] = payload.get("company_score", account.get("company_score"))
+            context["behaviour_score"] = payload.get("behaviour_score", lead.get("behaviour_score"))
+        if type.startswith("lead."):
+            context["owner"] = names.get(payload.get("owner_id")) or (lead.get("owner") or {}).get("name", "")
+    if type.startswith("handoff."):
+        decider = "is_manager" if type in ("handoff.approved", "handoff.rejected") else "fs_manager"
+        context.update(
+            requested_by=names.get(payload.get("requested_by"), ""),
+            decided_by="" if type == "handoff.requested" else names.get(payload.get(decider), ""),
+            fs_rep=names.get(payload.get("fs_rep"), ""), reason=payload.get("reason") or "",
+        )
+    if opportunity:
+        context.update(opportunity=opportunity.get("name", ""), amount=_amount(opportunity),
+                       stage=opportunity.get("stage") or "", reason=opportunity.get("lost_reason") or "",
+                       fs_rep=names.get(opportunity.get("fs_owner_id"), ""))
+    return context
+
+
+def _body_for(subscription: WebhookSubscription, *, event_id: str, type: str, payload: dict,
+              lead: dict | None) -> str:
     if subscription.format == WebhookSubscription.Format.SLACK:
-        return webhooks.json_body(webhooks.chat_body(type, payload, language=subscription.language))
-    return webhooks.json_body(webhooks.envelope(event_id=event_id, type=type, payload=payload))
+        context = _chat_context(type, payload, lead)
+        return webhooks.json_body(webhooks.chat_body(type, context, language=subscription.language))
+    return webhooks.json_body(webhooks.envelope(event_id=event_id, type=type, payload=payload, lead=lead))
 
 
 def webhook_event_dispatch(*, type: str, payload: dict) -> list[WebhookDelivery]:
@@ -287,11 +323,12 @@ def webhook_event_dispatch(*, type: str, payload: dict) -> list[WebhookDelivery]
         return []
     event_id = f"evt_{uuid.uuid4().hex}"
     now = timezone.now()
+    lead = selectors.event_lead_summary(payload)
     with transaction.atomic():
         deliveries = [
             WebhookDelivery.objects.create(
                 subscription=subscription, event_id=event_id, event_type=type, next_attempt_at=now,
-                body=_body_for(subscription, event_id=event_id, type=type, payload=payload),
+                body=_body_for(subscription, event_id=event_id, type=type, payload=payload, lead=lead),
             )
             for subscription in subscriptions
         ]
@@ -317,7 +354,7 @@ def webhook_subscription_ping(*, actor: User, subscription: WebhookSubscription)
                "name": _("Test from LeadRelay")}
     delivery = WebhookDelivery.objects.create(
         subscription=subscription, event_id=event_id, event_type="ping", next_attempt_at=timezone.now(),
-        body=_body_for(subscription, event_id=event_id, type="ping", payload=payload), replayed_by=actor,
+        body=_body_for(subscription, event_id=event_id, type="ping", payload=payload, lead=None), replayed_by=actor,
     )
     transaction.on_commit(lambda: _schedule_delivery(delivery.pk))
     return delivery

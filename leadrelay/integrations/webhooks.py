@@ -65,9 +65,10 @@ def check_url(url: str) -> str | None:
     return None
 
 
-def envelope(*, event_id: str, type: str, payload: dict) -> dict:
+def envelope(*, event_id: str, type: str, payload: dict, lead: dict | None = None) -> dict:
+    """{"id", "type", "occurred_at", "data": the payload as published, "lead": who it is about (or null)}."""
     data = {key: value for key, value in payload.items() if key != "occurred_at"}
-    return {"id": event_id, "type": type, "occurred_at": payload.get("occurred_at"), "data": data}
+    return {"id": event_id, "type": type, "occurred_at": payload.get("occurred_at"), "data": data, "lead": lead}
 
 
 def json_body(value: dict) -> str:
@@ -81,64 +82,35 @@ def _slack_escape(text) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _first(payload: dict, *paths: str):
-    """The first non-empty value among dotted paths ('lead.name', 'lead_name', ...)."""
-    for path in paths:
-        value = payload
-        for part in path.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-            if value is None:
-                break
-        if value not in (None, "", [], {}):
-            return value
-    return None
+def chat_text(type: str, context: dict, *, language: str = "en") -> str:
+    """A readable one-message summary of an event for a chat channel (Slack mrkdwn).
 
-
-def _absolute(url: str) -> str:
-    if url.startswith(("http://", "https://")):
-        return url
-    return f"{getattr(settings, 'SITE_URL', '').rstrip('/')}/{url.lstrip('/')}"
-
-
-def chat_text(type: str, payload: dict, *, language: str = "en") -> str:
-    """A readable one-message summary of an event for a chat channel (Slack mrkdwn)."""
+    `context` holds display values: lead_name, account_name, url and any of the detail keys below.
+    """
     with translation.override(language or settings.LANGUAGE_CODE):
-        title = str(EVENT_TITLES.get(type, type))
-        who = _first(payload, "lead.name", "lead_name", "lead.display_name", "name", "lead.email", "lead_email", "email")
-        company = _first(payload, "account.name", "account_name", "lead.account_name", "company")
-        head = f"{EVENT_EMOJI.get(type, ':bell:')} *{_slack_escape(title)}*"
-        if who:
-            head += f": {_slack_escape(who)}"
-        if company:
-            head += f" ({_slack_escape(company)})"
+        head = f"{EVENT_EMOJI.get(type, ':bell:')} *{_slack_escape(EVENT_TITLES.get(type, type))}*"
+        if context.get("lead_name"):
+            head += f": {_slack_escape(context['lead_name'])}"
+        if context.get("account_name"):
+            head += f" ({_slack_escape(context['account_name'])})"
         lines = [head]
         details = [
-            (_("Company score"), _first(payload, "company_score", "scores.company", "lead.company_score")),
-            (_("Behaviour score"), _first(payload, "behaviour_score", "scores.behaviour", "lead.behaviour_score")),
-            (_("Owner"), _first(payload, "owner.name", "owner_name", "owner", "to_user", "assigned_to")),
-            (_("Requested by"), _first(payload, "requested_by.name", "requested_by_name", "requested_by")),
-            (_("Decided by"), _first(payload, "decided_by.name", "decided_by_name", "decided_by", "actor_name")),
-            (_("FS rep"), _first(payload, "fs_owner.name", "fs_owner_name", "fs_rep", "fs_owner")),
-            (_("Opportunity"), _first(payload, "opportunity.name", "opportunity_name")),
-            (_("Amount"), _first(payload, "amount", "opportunity.amount")),
-            (_("Next step"), _first(payload, "next_step", "handoff.next_step")),
-            (_("Reason"), _first(payload, "reason", "lost_reason", "rejection_reason", "handoff.reason")),
+            ("company_score", _("Company score")), ("behaviour_score", _("Behaviour score")), ("owner", _("IS owner")),
+            ("requested_by", _("Requested by")), ("decided_by", _("Decided by")), ("fs_rep", _("FS rep")),
+            ("opportunity", _("Opportunity")), ("amount", _("Amount")), ("stage", _("Stage")),
+            ("reason", _("Reason")), ("note", _("Note")),
         ]
-        for label, value in details:
-            if value is not None and not isinstance(value, dict | list):
+        for key, label in details:
+            value = context.get(key)
+            if value not in (None, ""):
                 lines.append(f"• {_slack_escape(label)}: {_slack_escape(value)}")
-        pages = _first(payload, "recent_pages", "notable_pages")
-        if isinstance(pages, list) and pages:
-            shown = [str(p.get("title") or p.get("url")) if isinstance(p, dict) else str(p) for p in pages[:3]]
-            lines.append(f"• {_slack_escape(_('Recent pages'))}: {_slack_escape(', '.join(shown))}")
-        url = _first(payload, "url", "lead.url", "lead_url", "handoff.url", "opportunity.url")
-        if url:
-            lines.append(f"<{_absolute(str(url))}|{_slack_escape(_('Open in LeadRelay'))}>")
+        if context.get("url"):
+            lines.append(f"<{context['url']}|{_slack_escape(_('Open in LeadRelay'))}>")
         return "\n".join(lines)
 
 
-def chat_body(type: str, payload: dict, *, language: str = "en") -> dict:
-    return {"text": chat_text(type, payload, language=language)}
+def chat_body(type: str, context: dict, *, language: str = "en") -> dict:
+    return {"text": chat_text(type, context, language=language)}
 
 
 # Signatures -----------------------------------------------------------------------------------------------

@@ -14,12 +14,25 @@ from django.utils import timezone
 
 from leadrelay.core.events import publish
 from leadrelay.core.exceptions import InvalidInput, PermissionDenied
+from leadrelay.core.testing import AccountFactory, LeadFactory
 from leadrelay.integrations import services, webhooks
 from leadrelay.integrations.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from leadrelay.integrations.testing import Receiver, free_port
 
-MQL = {"lead_id": 7, "lead_name": "山田 太郎", "account_name": "株式会社ＡＢＣ", "company_score": 70,
-       "behaviour_score": 42.5, "url": "/leads/7/"}
+
+
+@pytest.fixture
+def lead(users):
+    account = AccountFactory(name="株式会社ＡＢＣ", primary_domain="abc.co.jp", company_score=70)
+    return LeadFactory(last_name="山田", first_name="太郎", email="taro@abc.co.jp", account=account,
+                       owner=users["is_rep"], behaviour_score=42.5)
+
+
+@pytest.fixture
+def mql(lead, users):
+    """The payload the scoring service publishes for lead.mql."""
+    return {"lead_id": lead.pk, "cycle": 1, "company_score": 70, "behaviour_score": 42.5, "company_threshold": 50,
+            "behaviour_threshold": 30, "ruleset": 3, "owner_id": users["is_rep"].pk}
 
 
 def _subscribe(users, url, *, events=("lead.mql",), format="json", language="en"):
@@ -28,10 +41,10 @@ def _subscribe(users, url, *, events=("lead.mql",), format="json", language="en"
     )
 
 
-def _publish(capture, type="lead.mql", payload=None):
+def _publish(capture, payload, type="lead.mql"):
     with capture(execute=True):
         with transaction.atomic():
-            publish(type, dict(payload or MQL))
+            publish(type, dict(payload))
 
 
 def _verify(secret: str, request: dict) -> bool:
@@ -41,10 +54,10 @@ def _verify(secret: str, request: dict) -> bool:
     return hmac.compare_digest(expected, parts["v1"])
 
 
-def test_a_published_event_arrives_signed_at_the_receiver(users, django_capture_on_commit_callbacks):
+def test_a_published_event_arrives_signed_at_the_receiver(users, mql, django_capture_on_commit_callbacks):
     with Receiver() as receiver:
         subscription = _subscribe(users, receiver.url)
-        _publish(django_capture_on_commit_callbacks)
+        _publish(django_capture_on_commit_callbacks, mql)
     assert len(receiver.requests) == 1
     request = receiver.requests[0]
     assert _verify(subscription.secret, request)
@@ -52,7 +65,11 @@ def test_a_published_event_arrives_signed_at_the_receiver(users, django_capture_
     assert webhooks.signature_verify(subscription.secret, request["body"], request["headers"]["X-LeadRelay-Signature"])
     body = json.loads(request["body"])
     assert body["type"] == "lead.mql" and body["id"].startswith("evt_") and body["occurred_at"]
-    assert body["data"] == {key: value for key, value in MQL.items()}
+    assert body["data"] == mql
+    lead = body["lead"]
+    assert (lead["id"], lead["name"], lead["email"], lead["account"]["name"]) == (
+        mql["lead_id"], "山田 太郎", "taro@abc.co.jp", "株式会社ＡＢＣ")
+    assert lead["owner"]["id"] == users["is_rep"].pk and lead["url"].endswith(f"/leads/{mql['lead_id']}/")
     headers = request["headers"]
     assert headers["X-LeadRelay-Event"] == "lead.mql" and headers["X-LeadRelay-Event-Id"] == body["id"]
     assert headers["Content-Type"].startswith("application/json") and headers["User-Agent"].startswith("LeadRelay")
@@ -62,35 +79,35 @@ def test_a_published_event_arrives_signed_at_the_receiver(users, django_capture_
     assert attempt.status_code == 200 and attempt.succeeded and attempt.response_excerpt == "ok"
 
 
-def test_nothing_is_sent_when_the_publishing_transaction_rolls_back(users, django_capture_on_commit_callbacks):
+def test_nothing_is_sent_when_the_publishing_transaction_rolls_back(users, mql, django_capture_on_commit_callbacks):
     with Receiver() as receiver:
         _subscribe(users, receiver.url)
         with django_capture_on_commit_callbacks(execute=True):
             with pytest.raises(RuntimeError):
                 with transaction.atomic():
-                    publish("lead.mql", MQL)
+                    publish("lead.mql", mql)
                     raise RuntimeError("rolled back")
     assert receiver.requests == [] and not WebhookDelivery.objects.exists()
 
 
-def test_only_subscribed_active_subscriptions_receive_an_event(users, django_capture_on_commit_callbacks):
+def test_only_subscribed_active_subscriptions_receive_an_event(users, mql, django_capture_on_commit_callbacks):
     with Receiver() as handoffs, Receiver() as paused, Receiver() as mqls:
         _subscribe(users, handoffs.url, events=["handoff.requested", "handoff.approved"])
         off = _subscribe(users, paused.url)
         services.webhook_subscription_update(actor=users["admin"], subscription=off, is_active=False)
         _subscribe(users, mqls.url)
-        _publish(django_capture_on_commit_callbacks)
-        _publish(django_capture_on_commit_callbacks, "handoff.approved", {"lead_id": 7})
+        _publish(django_capture_on_commit_callbacks, mql)
+        _publish(django_capture_on_commit_callbacks, {"lead_id": mql["lead_id"]}, "handoff.approved")
     assert [json.loads(r["body"])["type"] for r in mqls.requests] == ["lead.mql"]
     assert [json.loads(r["body"])["type"] for r in handoffs.requests] == ["handoff.approved"]
     assert paused.requests == []
 
 
-def test_a_failing_receiver_is_retried_with_backoff_and_every_attempt_logged(users, django_capture_on_commit_callbacks):
+def test_a_failing_receiver_is_retried_with_backoff_and_every_attempt_logged(users, mql, django_capture_on_commit_callbacks):
     start = timezone.now()
     with time_machine.travel(start, tick=False) as clock, Receiver(status=500, body=b"boom") as receiver:
         _subscribe(users, receiver.url)
-        _publish(django_capture_on_commit_callbacks)
+        _publish(django_capture_on_commit_callbacks, mql)
         delivery = WebhookDelivery.objects.get()
         assert (delivery.status, delivery.attempts) == ("retrying", 1)
         assert delivery.next_attempt_at == start + timedelta(seconds=30)
@@ -110,13 +127,13 @@ def test_a_failing_receiver_is_retried_with_backoff_and_every_attempt_logged(use
     assert len({r["body"] for r in receiver.requests}) == 1  # every retry sends the same body
 
 
-def test_a_receiver_that_is_down_gets_the_event_once_it_is_back(users, django_capture_on_commit_callbacks):
+def test_a_receiver_that_is_down_gets_the_event_once_it_is_back(users, mql, django_capture_on_commit_callbacks):
     port = free_port()
     url = f"http://127.0.0.1:{port}/hook"
     start = timezone.now()
     with time_machine.travel(start, tick=False) as clock:
         subscription = _subscribe(users, url)
-        _publish(django_capture_on_commit_callbacks)
+        _publish(django_capture_on_commit_callbacks, mql)
         attempt = WebhookAttempt.objects.get()
         assert attempt.status_code is None and "Connection" in attempt.error and not attempt.succeeded
         clock.shift(timedelta(seconds=31))
@@ -126,12 +143,12 @@ def test_a_receiver_that_is_down_gets_the_event_once_it_is_back(users, django_ca
     assert len(receiver.requests) == 1 and _verify(subscription.secret, receiver.requests[0])
 
 
-def test_retries_stop_after_a_day(users, django_capture_on_commit_callbacks):
+def test_retries_stop_after_a_day(users, mql, django_capture_on_commit_callbacks):
     url = f"http://127.0.0.1:{free_port()}/hook"
     start = timezone.now()
     with time_machine.travel(start, tick=False) as clock:
         _subscribe(users, url)
-        _publish(django_capture_on_commit_callbacks)
+        _publish(django_capture_on_commit_callbacks, mql)
         delivery = WebhookDelivery.objects.get()
         while delivery.status == "retrying":
             clock.move_to(delivery.next_attempt_at)
@@ -164,10 +181,10 @@ def test_a_deferred_retry_is_enqueued_when_the_backend_supports_it(users):
         assert deferred.task.run_after == delivery.next_attempt_at and deferred.kwargs == {"delivery_id": delivery.pk}
 
 
-def test_replay_from_the_log_sends_the_same_event_again(client, users, django_capture_on_commit_callbacks):
+def test_replay_from_the_log_sends_the_same_event_again(client, users, mql, django_capture_on_commit_callbacks):
     with Receiver() as receiver:
         _subscribe(users, receiver.url)
-        _publish(django_capture_on_commit_callbacks)
+        _publish(django_capture_on_commit_callbacks, mql)
         original = WebhookDelivery.objects.get()
         client.force_login(users["admin"])
         with django_capture_on_commit_callbacks(execute=True):
@@ -183,10 +200,10 @@ def test_replay_from_the_log_sends_the_same_event_again(client, users, django_ca
     assert page.status_code == 200 and f"#{replay.pk}" in page.content.decode()
 
 
-def test_only_admins_see_and_use_the_webhook_pages(client, users, django_capture_on_commit_callbacks):
+def test_only_admins_see_and_use_the_webhook_pages(client, users, mql, django_capture_on_commit_callbacks):
     with Receiver() as receiver:
         subscription = _subscribe(users, receiver.url)
-        _publish(django_capture_on_commit_callbacks)
+        _publish(django_capture_on_commit_callbacks, mql)
     delivery = WebhookDelivery.objects.get()
     pages = [reverse("integrations:webhooks"), reverse("integrations:webhook_deliveries"),
              reverse("integrations:webhook_delivery", args=[delivery.pk]),
@@ -205,24 +222,33 @@ def test_only_admins_see_and_use_the_webhook_pages(client, users, django_capture
     assert "lead.mql" in log and "CRM" in log
 
 
-def test_slack_format_gets_a_readable_message(users, django_capture_on_commit_callbacks):
+def test_slack_format_gets_a_readable_message(users, mql, django_capture_on_commit_callbacks):
+    """MQL alerts and handoffs reach a chat channel as text with names, scores and a link, not ids."""
+    sato = LeadFactory(last_name="<b>佐藤</b>", first_name="花子", account=None)
+    handoff = {"handoff_id": 4, "lead_id": sato.pk, "state": "approved", "requested_by": users["is_rep"].pk,
+               "is_manager": users["is_manager"].pk, "fs_manager": None, "fs_rep": None, "reason": "Budget agreed"}
     with Receiver() as receiver:
-        _subscribe(users, receiver.url, events=["lead.mql", "handoff.requested"], format="slack")
-        _publish(django_capture_on_commit_callbacks)
-        _publish(django_capture_on_commit_callbacks, "handoff.requested",
-                 {"lead": {"name": "佐藤 <b>花子</b>"}, "requested_by": {"name": "Rep One"}, "next_step": "Demo"})
-    mql, handoff = (json.loads(r["body"]) for r in receiver.requests)
-    assert set(mql) == {"text"}
-    assert mql["text"].splitlines()[0] == ":fire: *New MQL*: 山田 太郎 (株式会社ＡＢＣ)"
-    assert "• Company score: 70" in mql["text"] and "• Behaviour score: 42.5" in mql["text"]
-    assert mql["text"].endswith("/leads/7/|Open in LeadRelay>") and "<http" in mql["text"]
-    assert handoff["text"].startswith(":handshake: *Handoff requested*: 佐藤 &lt;b&gt;花子&lt;/b&gt;")
-    assert "• Requested by: Rep One" in handoff["text"] and "• Next step: Demo" in handoff["text"]
+        _subscribe(users, receiver.url, events=["lead.mql", "handoff.approved"], format="slack")
+        _publish(django_capture_on_commit_callbacks, mql)
+        _publish(django_capture_on_commit_callbacks, handoff, "handoff.approved")
+    alert, approved = (json.loads(r["body"]) for r in receiver.requests)
+    assert set(alert) == {"text"}
+    lines = alert["text"].splitlines()
+    assert lines[0] == ":fire: *New MQL*: 山田 太郎 (株式会社ＡＢＣ)"
+    assert "• Company score: 70" in lines and "• Behaviour score: 42.5" in lines
+    assert f"• IS owner: {users['is_rep'].display_name}" in lines
+    assert lines[-1] == f"<http://127.0.0.1:8000/leads/{mql['lead_id']}/|Open in LeadRelay>"
+    assert approved["text"].startswith(":white_check_mark: *Handoff approved by the IS manager*: &lt;b&gt;佐藤&lt;/b&gt; 花子")
+    assert f"• Requested by: {users['is_rep'].display_name}" in approved["text"]
+    assert f"• Decided by: {users['is_manager'].display_name}" in approved["text"]
+    assert "• Reason: Budget agreed" in approved["text"]
 
 
-def test_slack_messages_in_japanese(users):
-    text = webhooks.chat_text("lead.mql", MQL, language="ja")
-    assert "山田 太郎" in text and text.startswith(":fire: *")
+def test_chat_messages_follow_the_subscription_language(users):
+    context = {"lead_name": "山田 太郎", "company_score": 70}
+    assert webhooks.chat_text("lead.mql", context, language="ja").startswith(":fire: *新しいMQL*: 山田 太郎")
+    assert "• 企業スコア: 70" in webhooks.chat_text("lead.mql", context, language="ja")
+    assert webhooks.chat_text("lead.mql", context, language="en").startswith(":fire: *New MQL*: 山田 太郎")
 
 
 def test_only_http_urls_and_known_events_are_accepted(users):
@@ -248,14 +274,14 @@ def test_redirects_are_not_followed(users):
     assert (result.ok, result.status_code) == (False, 302) and "Redirect" in result.error
 
 
-def test_a_webhook_problem_never_reaches_the_publisher(users, django_capture_on_commit_callbacks, monkeypatch):
+def test_a_webhook_problem_never_reaches_the_publisher(users, mql, django_capture_on_commit_callbacks, monkeypatch):
     _subscribe(users, "https://x.example/hook")
 
     def broken(**kwargs):
         raise RuntimeError("database is down")
 
     monkeypatch.setattr(services, "webhook_event_dispatch", broken)
-    _publish(django_capture_on_commit_callbacks)  # does not raise
+    _publish(django_capture_on_commit_callbacks, mql)  # does not raise
     assert not WebhookDelivery.objects.exists()
 
 
