@@ -93,3 +93,11 @@ def test_notifications_page_in_japanese(client, users, notices):
     client.force_login(rep)
     body = client.get(reverse("notifications")).content.decode()
     assert "お知らせ" in body and "既読にする" in body
+
+
+def test_element_ids_for_htmx_targets_are_never_grouped_with_thousand_separators(client, users):
+    """USE_THOUSAND_SEPARATOR must not turn id 12345 into "12,345" inside an HTMX target selector."""
+    Notification.objects.create(pk=12345, user=users["is_rep"], kind="mql", title="Big id")
+    client.force_login(users["is_rep"])
+    body = client.get(reverse("notifications")).content.decode()
+    assert 'id="notification-12345"' in body and 'hx-target="#notification-12345"' in body
