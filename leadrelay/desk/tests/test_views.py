@@ -214,3 +214,13 @@ def test_quick_log_on_the_lead_page_panel_swaps_the_panel(client, users):
     html = response.content.decode()
     assert html.startswith(f'<section class="panel desk-panel" id="desk-panel-{lead.pk}">')
     assert "Logged: Meeting" in html and "Appointment set" in html and "Onsite" in html
+
+
+def test_the_desk_speaks_japanese(client, users):
+    rep = users["is_rep"]
+    rep.language = "ja"
+    rep.save(update_fields=["language"])
+    owned_lead(rep)
+    client.force_login(rep)
+    html = client.get(reverse("desk:queue")).content.decode()
+    assert "未着手" in html and "1日未満" in html and "今日まで・期限超過のフォロー" in html
