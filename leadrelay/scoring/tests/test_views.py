@@ -3,9 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from leadrelay.core.testing import AccountFactory, LeadFactory
 from leadrelay.scoring.models import BehaviourRule, FitRule, RescoreJob, RuleSet, TerritoryRule
-from leadrelay.scoring.testing import make_event
 
 pytestmark = pytest.mark.django_db
 
