@@ -128,3 +128,12 @@ def test_import_page_lists_runs_and_is_in_the_menu_for_importers(client, users):
     client.force_login(users["marketing"])
     page = client.get(reverse("integrations:imports"))
     assert [value for value, _label in page.context["form"].fields["target"].choices] == ["leads"]
+
+
+def test_pages_speak_japanese_to_a_japanese_user(client, users):
+    admin = users["admin"]
+    admin.language = "ja"
+    admin.save(update_fields=["language"])
+    client.force_login(admin)
+    assert "ファイルを取り込む" in client.get(reverse("integrations:imports")).content.decode()
+    assert "配信ログ" in client.get(reverse("integrations:webhooks")).content.decode()
