@@ -161,7 +161,8 @@ def account_list(request, filters: Query[AccountFilters]):
         request.user, text=filters.q.strip(), industry=filters.industry, tier=filters.tier or "",
         business_model=filters.business_model or "", customer=filters.customer,
     )
-    items = list(qs[filters.offset:filters.offset + filters.limit])
+    ids = list(qs.values_list("pk", flat=True)[filters.offset:filters.offset + filters.limit])
+    items = selectors.rows_by_ids(qs, ids)
     return {"count": qs.count(), "limit": filters.limit, "offset": filters.offset, "items": items}
 
 
@@ -329,7 +330,8 @@ def lead_list(request, filters: Query[LeadFilters]):
         owner_id=filters.owner_id, unassigned=filters.unassigned, account_id=filters.account_id,
         tier=filters.tier or "", industry=filters.industry, order=filters.order,
     )
-    items = list(qs[filters.offset:filters.offset + filters.limit])
+    ids = list(qs.values_list("pk", flat=True)[filters.offset:filters.offset + filters.limit])
+    items = selectors.rows_by_ids(qs, ids)
     return {"count": qs.count(), "limit": filters.limit, "offset": filters.offset, "items": items}
 
 

@@ -31,6 +31,13 @@ def _is_partial(request) -> bool:
     return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-History-Restore-Request")
 
 
+def _paginate(request, qs):
+    """Page `request.GET["page"]` of `qs`, PER_PAGE rows, sorting and counting on primary keys only."""
+    page = Paginator(qs.values_list("pk", flat=True), PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = selectors.rows_by_ids(qs, list(page.object_list))
+    return page
+
+
 def _list_response(request, template: str, context: dict):
     name = f"{template}#results" if _is_partial(request) else template
     response = render(request, name, context)
@@ -46,7 +53,7 @@ def _list_response(request, template: str, context: dict):
 def lead_list(request):
     form = LeadFilterForm(request.GET, user=request.user)
     search = form.search_kwargs()
-    page = Paginator(selectors.lead_search(request.user, **search), PER_PAGE).get_page(request.GET.get("page"))
+    page = _paginate(request, selectors.lead_search(request.user, **search))
     account = None
     if search["account_id"]:
         account = selectors.accounts_visible_to(request.user).filter(pk=search["account_id"]).first()
@@ -182,9 +189,7 @@ def lead_assign(request, lead_id: int):
 @require_GET
 def account_list(request):
     form = AccountFilterForm(request.GET, user=request.user)
-    page = Paginator(selectors.account_search(request.user, **form.search_kwargs()), PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    page = _paginate(request, selectors.account_search(request.user, **form.search_kwargs()))
     return _list_response(request, "leads/account_list.html", {
         "form": form, "page": page, "can_create": selectors.records_creatable_by(request.user),
     })

@@ -2,6 +2,9 @@
 
 from django import template
 
+from leadrelay.leads.lifecycle import Stage
+from leadrelay.leads.models import Lead
+
 register = template.Library()
 
 STAGE_TONES = {
@@ -14,6 +17,23 @@ STAGE_TONES = {
     "lost": "bad",
     "disqualified": "bad",
 }
+
+
+@register.filter
+def stage_label(stage: str) -> str:
+    """A stage's label (cheaper per row than get_stage_display in long lists)."""
+    try:
+        return Stage(stage).label
+    except ValueError:
+        return stage
+
+
+@register.filter
+def source_label(source: str) -> str:
+    try:
+        return Lead.Source(source).label
+    except ValueError:
+        return source
 
 
 @register.filter
