@@ -1,4 +1,4 @@
-"""Template helpers of the leads pages."""
+"""Template tags and filters of the leads pages."""
 
 from django import template
 
