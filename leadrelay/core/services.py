@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 MAX_EMAIL_ATTEMPTS = 30  # with the backoff below, about a day and a half of retries
 BACKOFF_START_SECONDS = 15
 BACKOFF_MAX_SECONDS = 3600
+CLAIM_SECONDS = 120  # how long a send in progress holds its email (well above the SMTP timeout)
 
 
 def notification_create(*, user, kind: str, title: str, body: str = "", url: str = "",
@@ -94,42 +95,53 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def email_deliver(*, email_id: int) -> OutboundEmail | None:
-    """Try to send one email now. Sent emails are never sent again; failures are scheduled for retry."""
+    """Try to send one email now. Sent emails are never sent again; failures are scheduled for retry.
+
+    The email is claimed in a short transaction (attempts + 1, held for CLAIM_SECONDS) and the SMTP
+    conversation happens outside any transaction, so a slow or silent mail server never keeps a
+    database lock (on SQLite that would be the whole database's write lock). A worker that dies
+    mid-send leaves the claim to expire; the sweep then tries again.
+    """
+    now = timezone.now()
     with transaction.atomic():
         email = OutboundEmail.objects.select_for_update().filter(pk=email_id).first()
         if email is None or email.status in (OutboundEmail.Status.SENT, OutboundEmail.Status.FAILED):
             return email
-        if email.next_attempt_at and email.next_attempt_at > timezone.now():
-            return email  # a retry is scheduled later; an early duplicate task does nothing
-        message = EmailMultiAlternatives(
-            subject=email.subject, body=email.text_body, from_email=settings.DEFAULT_FROM_EMAIL, to=email.to,
-            headers={"Message-ID": email.message_id, "X-LeadRelay-Kind": email.kind},
-        )
-        if email.html_body:
-            message.attach_alternative(email.html_body, "text/html")
+        if email.next_attempt_at and email.next_attempt_at > now:
+            return email  # a retry is scheduled later, or another worker is sending it now
         email.attempts += 1
-        try:
-            message.send()
-        except Exception as error:  # noqa: BLE001 - any transport failure is retried
-            email.last_error = f"{type(error).__name__}: {error}"[:2000]
-            if email.attempts >= MAX_EMAIL_ATTEMPTS:
-                email.status = OutboundEmail.Status.FAILED
-                email.next_attempt_at = None
-            else:
-                email.status = OutboundEmail.Status.RETRYING
-                email.next_attempt_at = timezone.now() + _backoff(email.attempts)
-            email.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+        email.next_attempt_at = now + timedelta(seconds=CLAIM_SECONDS)
+        email.save(update_fields=["attempts", "next_attempt_at"])
+    message = EmailMultiAlternatives(
+        subject=email.subject, body=email.text_body, from_email=settings.DEFAULT_FROM_EMAIL, to=email.to,
+        headers={"Message-ID": email.message_id, "X-LeadRelay-Kind": email.kind},
+    )
+    if email.html_body:
+        message.attach_alternative(email.html_body, "text/html")
+    try:
+        message.send()
+    except Exception as error:  # noqa: BLE001 - any transport failure is retried
+        email.last_error = f"{type(error).__name__}: {error}"[:2000]
+        if email.attempts >= MAX_EMAIL_ATTEMPTS:
+            email.status = OutboundEmail.Status.FAILED
+            email.next_attempt_at = None
+        else:
+            email.status = OutboundEmail.Status.RETRYING
+            email.next_attempt_at = timezone.now() + _backoff(email.attempts)
+        with transaction.atomic():
+            email.save(update_fields=["last_error", "status", "next_attempt_at"])
             logger.warning("email %s attempt %s failed: %s", email.pk, email.attempts, email.last_error)
             retry_at = email.next_attempt_at
             if retry_at is not None:
                 transaction.on_commit(lambda: _schedule_delivery(email.pk, run_after=retry_at))
-            return email
-        email.status = OutboundEmail.Status.SENT
-        email.sent_at = timezone.now()
-        email.next_attempt_at = None
-        email.last_error = ""
-        email.save(update_fields=["attempts", "status", "sent_at", "next_attempt_at", "last_error"])
         return email
+    email.status = OutboundEmail.Status.SENT
+    email.sent_at = timezone.now()
+    email.next_attempt_at = None
+    email.last_error = ""
+    with transaction.atomic():
+        email.save(update_fields=["status", "sent_at", "next_attempt_at", "last_error"])
+    return email
 
 
 def email_deliver_due(*, now=None, limit: int = 200) -> int:
