@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from ninja import Field, Router, Schema
 
-from leadrelay.core.api import require_scope
+from leadrelay.core.api import ERRORS, require_scope
 from leadrelay.desk import selectors, services
 from leadrelay.desk.models import Activity
 from leadrelay.leads.selectors import lead_get_for
@@ -39,7 +39,7 @@ class ActivityOut(Schema):
     created_at: datetime
 
 
-@router.get("/leads/{lead_id}/activities", response=list[ActivityOut])
+@router.get("/leads/{lead_id}/activities", response={200: list[ActivityOut], **ERRORS})
 def list_activities(request, lead_id: int, limit: int = 100, offset: int = 0):
     """The lead's activities, newest first."""
     require_scope(request, "read")
@@ -48,7 +48,7 @@ def list_activities(request, lead_id: int, limit: int = 100, offset: int = 0):
     return list(selectors.activities_for_lead(lead)[max(offset, 0) : max(offset, 0) + limit])
 
 
-@router.post("/leads/{lead_id}/activities", response={201: ActivityOut})
+@router.post("/leads/{lead_id}/activities", response={201: ActivityOut, **ERRORS})
 def create_activity(request, lead_id: int, payload: ActivityIn):
     """Log an activity; the first one on an MQL moves the lead to working."""
     require_scope(request, "write")

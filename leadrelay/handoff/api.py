@@ -7,7 +7,7 @@ from datetime import datetime
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 
-from leadrelay.core.api import require_scope
+from leadrelay.core.api import ERRORS, require_scope
 from leadrelay.core.exceptions import InvalidInput
 from leadrelay.handoff import selectors, services
 from leadrelay.handoff.models import Handoff
@@ -77,7 +77,7 @@ class AcceptIn(Schema):
     reason: str = ""
 
 
-@router.get("", response=list[HandoffOut])
+@router.get("", response={200: list[HandoffOut], **ERRORS})
 def list_handoffs(request, state: str = "", lead_id: int | None = None, limit: int = 100, offset: int = 0):
     """Handoffs visible to the caller, newest first."""
     require_scope(request, "read")
@@ -90,13 +90,13 @@ def list_handoffs(request, state: str = "", lead_id: int | None = None, limit: i
     return list(qs[offset : offset + max(1, min(limit, 500))])
 
 
-@router.get("/{handoff_id}", response=HandoffOut)
+@router.get("/{handoff_id}", response={200: HandoffOut, **ERRORS})
 def get_handoff(request, handoff_id: int):
     require_scope(request, "read")
     return selectors.handoff_get_for(request.user, handoff_id)
 
 
-@router.post("", response={201: HandoffOut})
+@router.post("", response={201: HandoffOut, **ERRORS})
 def request_handoff(request, payload: HandoffRequestIn):
     """The lead's IS owner asks for a handoff with its qualification notes."""
     require_scope(request, "write")
@@ -106,21 +106,21 @@ def request_handoff(request, payload: HandoffRequestIn):
     return 201, services.handoff_request(actor=request.user, lead=lead, **data)
 
 
-@router.post("/{handoff_id}/approve", response=HandoffOut)
+@router.post("/{handoff_id}/approve", response={200: HandoffOut, **ERRORS})
 def approve_handoff(request, handoff_id: int, payload: ReasonIn | None = None):
     require_scope(request, "write")
     handoff = selectors.handoff_get_for(request.user, handoff_id)
     return services.handoff_approve(actor=request.user, handoff=handoff, reason=payload.reason if payload else "")
 
 
-@router.post("/{handoff_id}/reject", response=HandoffOut)
+@router.post("/{handoff_id}/reject", response={200: HandoffOut, **ERRORS})
 def reject_handoff(request, handoff_id: int, payload: ReasonIn):
     require_scope(request, "write")
     handoff = selectors.handoff_get_for(request.user, handoff_id)
     return services.handoff_reject(actor=request.user, handoff=handoff, reason=payload.reason)
 
 
-@router.post("/{handoff_id}/accept", response=HandoffOut)
+@router.post("/{handoff_id}/accept", response={200: HandoffOut, **ERRORS})
 def accept_handoff(request, handoff_id: int, payload: AcceptIn):
     require_scope(request, "write")
     handoff = selectors.handoff_get_for(request.user, handoff_id)
@@ -130,14 +130,14 @@ def accept_handoff(request, handoff_id: int, payload: AcceptIn):
     return services.handoff_accept(actor=request.user, handoff=handoff, fs_rep=fs_rep, reason=payload.reason)
 
 
-@router.post("/{handoff_id}/return", response=HandoffOut)
+@router.post("/{handoff_id}/return", response={200: HandoffOut, **ERRORS})
 def return_handoff(request, handoff_id: int, payload: ReasonIn):
     require_scope(request, "write")
     handoff = selectors.handoff_get_for(request.user, handoff_id)
     return services.handoff_return(actor=request.user, handoff=handoff, reason=payload.reason)
 
 
-@router.post("/{handoff_id}/cancel", response=HandoffOut)
+@router.post("/{handoff_id}/cancel", response={200: HandoffOut, **ERRORS})
 def cancel_handoff(request, handoff_id: int, payload: ReasonIn | None = None):
     require_scope(request, "write")
     handoff = selectors.handoff_get_for(request.user, handoff_id)

@@ -224,3 +224,14 @@ def test_the_desk_speaks_japanese(client, users):
     client.force_login(rep)
     html = client.get(reverse("desk:queue")).content.decode()
     assert "未着手" in html and "1日未満" in html and "今日まで・期限超過のフォロー" in html
+
+
+def test_element_ids_have_no_thousand_separators(client, users):
+    """Ids of 1,000 and more stay plain digits in element ids and HTMX targets."""
+    rep = users["is_rep"]
+    lead = owned_lead(rep, id=12345)
+    client.force_login(rep)
+    html = client.get(reverse("desk:queue")).content.decode()
+    assert 'id="row-mql-12345"' in html and 'hx-target="#act-mql-12345"' in html
+    form = client.get(reverse("desk:log", args=[lead.pk]) + "?kind=call&section=mql", **HTMX).content.decode()
+    assert 'hx-target="#row-mql-12345"' in form

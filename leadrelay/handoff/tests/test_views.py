@@ -203,3 +203,18 @@ def test_meeting_period_filters(client, users):
 )
 def test_csv_cells_are_neutralised(value, cell):
     assert csv_cell(value) == cell
+
+
+def test_handoff_card_ids_have_no_thousand_separators(client, users):
+    lead = owned_lead(users["is_rep"], stage=Stage.HANDOFF_REQUESTED)
+    Handoff.objects.create(
+        id=4321,
+        lead=lead,
+        requested_by=users["is_rep"],
+        created_at=timezone.now(),
+        sla_due_at=timezone.now() + timedelta(days=1),
+        **QUALIFICATION,
+    )
+    client.force_login(users["is_manager"])
+    html = client.get(reverse("handoff:inbox")).content.decode()
+    assert 'id="handoff-4321"' in html and 'hx-target="#handoff-4321"' in html
