@@ -158,8 +158,9 @@ class ImportRunner:
             self.reason = _("Imported from %(file)s (import #%(job)s)") % {"file": self.upload.filename, "job": job.pk}
             job.status = ImportJob.Status.RUNNING
             job.started_at = job.started_at or timezone.now()
+            job.heartbeat_at = timezone.now()
             job.total = self.reader.count_rows()
-            job.save(update_fields=["status", "started_at", "total"])
+            job.save(update_fields=["status", "started_at", "heartbeat_at", "total"])
             rows = islice(self.reader.rows(), job.processed, None)  # a resumed job continues after its last batch
             for batch in _chunks(rows, self.batch_size):
                 if job.dry_run:
@@ -649,8 +650,9 @@ class ImportRunner:
             setattr(job, counter, getattr(job, counter) + 1)
         ImportRow.objects.bulk_create(rows)
         job.processed += len(plans)
+        job.heartbeat_at = timezone.now()
         job.save(update_fields=["processed", "rows_created", "rows_updated", "rows_merged", "rows_refused",
-                                "accounts_created"])
+                                "accounts_created", "heartbeat_at"])
 
 
 def _shown(changes: dict, account: AccountRef | None) -> dict:

@@ -81,6 +81,7 @@ class ImportJob(models.Model):
     accounts_created = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)  # the last committed batch of a running job
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

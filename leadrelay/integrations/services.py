@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -143,13 +144,32 @@ def _enqueue_import(job_id: int) -> None:
         logger.exception("could not enqueue import job %s", job_id)
 
 
+STALLED_AFTER = timedelta(minutes=10)  # a running job with no committed batch for this long is taken over
+QUEUED_TOO_LONG = timedelta(minutes=2)
+
+
+def _claim_import(job_id: int) -> bool:
+    """Take the job for this process: queued, or running without a sign of life (its worker died)."""
+    now = timezone.now()
+    stalled = Q(status=ImportJob.Status.RUNNING) & (Q(heartbeat_at__lt=now - STALLED_AFTER) | Q(heartbeat_at__isnull=True))
+    claimed = ImportJob.objects.filter(Q(status=ImportJob.Status.QUEUED) | stalled, pk=job_id).update(
+        status=ImportJob.Status.RUNNING, heartbeat_at=now,
+    )
+    return bool(claimed)
+
+
 def import_job_run(*, job_id: int, progress: Callable | None = None, batch_size: int | None = None) -> ImportJob:
-    """Run a queued job now (the task and the CLI call this). An unexpected error marks the job failed."""
+    """Run a queued job now (the task and the CLI call this); an unexpected error marks the job failed.
+
+    A job runs in one process at a time; a job whose worker died is continued after its last committed
+    batch (rows of the file repeating rows from before the stop then count as updated, not merged).
+    """
     from leadrelay.integrations.imports import BATCH_SIZE, ImportRunner
 
     job = ImportJob.objects.select_related("upload", "created_by").get(pk=job_id)
-    if job.status == ImportJob.Status.DONE:
+    if job.is_finished or not _claim_import(job_id):
         return job
+    job.refresh_from_db()
     try:
         return ImportRunner(job, batch_size=batch_size or BATCH_SIZE, progress=progress).run()
     except Exception as error:
@@ -162,6 +182,19 @@ def import_job_run(*, job_id: int, progress: Callable | None = None, batch_size:
         )
         job.refresh_from_db()
         return job
+
+
+def import_jobs_resume(*, now=None) -> int:
+    """Queue again the jobs that were never started or whose worker died (the worker's periodic sweep)."""
+    now = now or timezone.now()
+    stuck = ImportJob.objects.filter(
+        Q(status=ImportJob.Status.QUEUED, created_at__lt=now - QUEUED_TOO_LONG)
+        | Q(status=ImportJob.Status.RUNNING, heartbeat_at__lt=now - STALLED_AFTER)
+    ).values_list("pk", flat=True)
+    ids = list(stuck[:20])
+    for job_id in ids:
+        _enqueue_import(job_id)
+    return len(ids)
 
 
 # Exports ----------------------------------------------------------------------------------------------
@@ -430,7 +463,9 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery | None:
     else:
         result = webhooks.SendResult(False, None, "", _("The subscription is switched off."), 0)
     with transaction.atomic():
-        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
+        delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
+        if delivery is None:
+            return None  # its subscription was deleted meanwhile
         WebhookAttempt.objects.create(
             delivery=delivery, number=number, started_at=started_at, duration_ms=result.duration_ms,
             status_code=result.status_code, response_excerpt=result.excerpt, error=result.error,

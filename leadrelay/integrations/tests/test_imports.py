@@ -326,3 +326,40 @@ def test_other_contexts_hear_about_changed_and_imported_records(users, existing,
     assert ("lead_changed", {"lead_id": unlinked.pk}) in heard
     imported = [kwargs for name, kwargs in heard if name == "leads_imported"]
     assert imported == [{"lead_ids": [new_lead.pk], "account_ids": [new_lead.account_id]}]
+
+
+def test_a_job_runs_once_and_a_stalled_one_is_continued_after_its_last_batch(users):
+    """A second runner leaves a running job alone; a job whose worker died resumes where its batches stopped."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    admin = users["admin"]
+    rows = [["Email", "Last Name"], *[[f"p{i}@stall.example", f"P{i}"] for i in range(5)]]
+    upload = services.import_upload_create(actor=admin, filename="a.csv", data=csv_bytes(rows))
+    job = services.import_job_start(actor=admin, upload=upload, mapping=selectors.import_mapping_proposal(upload),
+                                    dry_run=False, enqueue=False)
+    # a worker took the job, committed two batches of two rows, then died
+    from leadrelay.integrations.imports import ImportRunner
+
+    assert services._claim_import(job.pk)
+    job.refresh_from_db()
+    runner = ImportRunner(job, batch_size=2)
+    batches = iter([list(runner.reader.rows())[:2], list(runner.reader.rows())[2:4]])
+    runner.reason = "test"
+    for batch in batches:
+        plans = runner.plan(batch, lock=True)
+        runner.apply(plans)
+        runner.record(plans)
+        runner._end_batch()
+    job.refresh_from_db()
+    assert (job.status, job.processed) == ("running", 4)
+    assert services.import_job_run(job_id=job.pk).processed == 4  # still alive: another runner does nothing
+    assert services.import_jobs_resume() == 0
+    with time_machine.travel(timezone.now() + timedelta(minutes=11)):
+        assert services.import_jobs_resume() == 1  # the immediate backend runs it at once
+    job.refresh_from_db()
+    assert (job.status, job.processed, job.total, job.rows_created) == ("done", 5, 5, 5)
+    assert Lead.objects.filter(email__endswith="@stall.example").count() == 5
+    assert sorted(outcomes(job)) == [2, 3, 4, 5, 6]
