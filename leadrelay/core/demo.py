@@ -176,8 +176,10 @@ DISQUALIFY_REASONS = {
 HANDOFF_NOTES = {
     "ja": ("ニーズ: MAとSFAの連携。時期: 来期4月。予算: 確保済み。決裁者: 事業部長。次: 訪問でデモ",
            "ニーズ: リード管理の属人化解消。時期: 3か月以内。予算: 検討中。決裁者: CMO。次: 提案の場を設定"),
-    "en": ("Need: connect MA and SFA. Timing: next April. Budget: approved. Authority: division head. Next: on-site demo",
-           "Need: stop losing inbound leads. Timing: within 3 months. Budget: being set. Authority: CMO. Next: proposal"),
+    "en": ("Need: connect MA and SFA. Timing: next April. Budget: approved. Authority: division head. "
+           "Next: on-site demo",
+           "Need: stop losing inbound leads. Timing: within 3 months. Budget: being set. Authority: CMO. "
+           "Next: proposal"),
 }
 REJECT_REASONS = ("Rejected: the budget owner is not confirmed yet", "Rejected: timing unclear; qualify again")
 LOST_REASONS = ("Chose a competitor", "No budget", "Project postponed", "No decision made", "Price")
@@ -318,7 +320,10 @@ class _Timeline:
 def plan_lead(rng: random.Random, account_index: int, account: AccountPlan, *, now: datetime,
               taken_emails: set[str]) -> LeadPlan:
     final = _weighted(rng, FINAL_STAGES)
-    source = "outbound" if final != Stage.ANONYMOUS and account.owner and rng.random() < 0.5 else _weighted(rng, SOURCES)
+    if final != Stage.ANONYMOUS and account.owner and rng.random() < 0.5:
+        source = "outbound"  # a researched target account: the rep reached out first
+    else:
+        source = _weighted(rng, SOURCES)
     # Recent leads are more common than old ones; the oldest are about half a year old.
     age = timedelta(days=180 * (rng.random() ** 1.6))
     created = now - age - timedelta(minutes=10)

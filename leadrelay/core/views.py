@@ -7,6 +7,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from leadrelay.core import selectors, services
+from leadrelay.core import panels
 from leadrelay.org.models import Role
 
 NOTIFICATIONS_PER_PAGE = 30
@@ -16,7 +17,9 @@ NOTIFICATIONS_PER_PAGE = 30
 def home(request):
     labels = dict(Role.choices)
     roles = [labels[r] for r in sorted(request.user.role_set) if r in labels]
-    return render(request, "core/home.html", {"roles": roles})
+    return render(request, "core/home.html", {
+        "roles": roles, "panels": panels.render_list("home", request=request, record=request.user),
+    })
 
 
 def health(request):
@@ -80,4 +83,5 @@ def notification_open(request, notification_id: int):
 @login_required
 def notification_badge(request):
     """The bell's count, refreshed by HTMX."""
-    return render(request, "core/_bell.html", {"unread_notifications": selectors.unread_notification_count(request.user)})
+    count = selectors.unread_notification_count(request.user)
+    return render(request, "core/_bell.html", {"unread_notifications": count})

@@ -91,7 +91,8 @@ def charter_page_edit(*, actor: User, page: CharterPage, title_en: str, title_ja
     )
     note = _normalize_text(note, single_line=True)
     if len(note) > 300:
-        raise InvalidInput(fields={"note": [_("At most %(limit)d characters (now %(count)d).") % {"limit": 300, "count": len(note)}]})
+        message = _("At most %(limit)d characters (now %(count)d).") % {"limit": 300, "count": len(note)}
+        raise InvalidInput(fields={"note": [message]})
     if current is not None and all(getattr(current, name) == cleaned[name] for name in CONTENT_FIELDS):
         message = _("Nothing changed: the text is the same as version %(number)d.") % {"number": current.number}
         raise InvalidInput(message, fields={"__all__": [message]})

@@ -92,7 +92,8 @@ def test_an_edit_based_on_an_old_version_is_refused(users):
     content = _content(page)
     charter_page_edit(actor=users["admin"], page=page, note="", base_version=1, **{**content, "title_en": "Mission A"})
     with pytest.raises(Conflict):
-        charter_page_edit(actor=users["admin"], page=page, note="", base_version=1, **{**content, "title_en": "Mission B"})
+        charter_page_edit(actor=users["admin"], page=page, note="", base_version=1,
+                          **{**content, "title_en": "Mission B"})
 
 
 def test_diff_lists_added_and_removed_lines_of_changed_fields_only(users):

@@ -1,6 +1,5 @@
 """Login, logout, password change, language, navigation per role, the team page and the admin site."""
 
-import re
 from datetime import datetime, timezone as dt_timezone
 
 import pytest
@@ -10,7 +9,7 @@ from django.urls import reverse
 from leadrelay.core.exceptions import InvalidInput, PermissionDenied
 from leadrelay.core.testing import UserFactory
 from leadrelay.org import services
-from leadrelay.org.models import Role, Team, User
+from leadrelay.org.models import Team, User
 
 PASSWORD = "pw-Secret-123"
 
@@ -38,7 +37,8 @@ def test_logout_needs_a_post_and_ends_the_session(client, users):
 def test_password_change_requires_the_old_password(client, users):
     client.force_login(users["fs_rep"])
     url = reverse("org:password_change")
-    response = client.post(url, {"old_password": "nope", "new_password1": "Blue-Harbor-77", "new_password2": "Blue-Harbor-77"})
+    response = client.post(url, {"old_password": "nope", "new_password1": "Blue-Harbor-77",
+                                 "new_password2": "Blue-Harbor-77"})
     assert response.status_code == 200 and response.context["form"].errors["old_password"]
     response = client.post(url, {"old_password": PASSWORD, "new_password1": "Blue-Harbor-77",
                                  "new_password2": "Blue-Harbor-77"})
