@@ -232,7 +232,10 @@ class ImportRunner:
         for number, cells, overflow in batch:
             plan = RowPlan(number=number, raw=cells)
             plans.append(plan)
-            parsed.append(self._parse(plan, cells, overflow))
+            values = self._parse(plan, cells, overflow)
+            if values is None:
+                plan.label = self._raw_label(cells)
+            parsed.append(values)
         existing_accounts = self._load_accounts(parsed, lock=lock and self.target == ImportTarget.ACCOUNTS)
         if self.target == ImportTarget.LEADS:
             existing_leads = self._load_leads(parsed, lock=lock)
@@ -244,6 +247,14 @@ class ImportRunner:
                 if values is not None:
                     self._plan_account_row(plan, values, existing_accounts)
         return plans
+
+    def _raw_label(self, cells: list[str]) -> str:
+        """How a refused row is recognised in the report: its email, name or company as written."""
+        by_key = {key: F.clean_cell(cells[index]) for index, key in reversed(self.columns)}
+        for key in ("email", "full_name", "last_name", "company", "phone"):
+            if by_key.get(key):
+                return by_key[key]
+        return ""
 
     def _load_leads(self, parsed: list[dict | None], *, lock: bool) -> dict[str, Lead]:
         emails = {v["email"] for v in parsed if v and v.get("email") and v["email"] not in self.leads_by_email}

@@ -72,7 +72,7 @@ def test_messy_shift_jis_file_rows_are_created_merged_updated_and_refused_exactl
     assert "email" in " ".join(rows[4].messages).lower() or "メール" in " ".join(rows[4].messages)
     assert rows[8].messages[0].startswith("Give at least an email")
     assert "たくさん" in " ".join(rows[9].messages)
-    assert rows[4].raw[2] == "not-an-email"
+    assert rows[4].raw[2] == "not-an-email" and rows[4].label == "not-an-email"
     assert rows[6].messages[0] == "Same email as row 5."
     assert job.accounts_created == 2
 
