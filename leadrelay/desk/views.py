@@ -12,6 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from leadrelay.core import panels
 from leadrelay.core.exceptions import InvalidInput, NotFound, PermissionDenied
 from leadrelay.desk import selectors, services
 from leadrelay.desk.forms import ActivityForm, PlannedTouchForm, TargetAccountForm
@@ -92,6 +93,7 @@ def queue(request):
         counts = selectors.untouched_counts([r.pk for r in rep_list], now)
         team = [{"rep": r, **counts[r.pk]} for r in rep_list]
     context = {
+        "panels": panels.render_list("desk_queue", request=request, record=rep),
         "rep": rep,
         "reps": reps,
         "order": order,

@@ -235,3 +235,18 @@ def test_element_ids_have_no_thousand_separators(client, users):
     assert 'id="row-mql-12345"' in html and 'hx-target="#act-mql-12345"' in html
     form = client.get(reverse("desk:log", args=[lead.pk]) + "?kind=call&section=mql", **HTMX).content.decode()
     assert 'hx-target="#row-mql-12345"' in form
+
+
+@pytest.mark.django_db
+def test_an_uncertified_rep_sees_why_no_live_leads_arrive_on_the_desk_and_home(client, users):
+    """The onboarding notice (enablement) shows on the rep's desk and home page until it is certified."""
+    from leadrelay.enablement import services as enablement_services
+    from leadrelay.enablement.testing import build_small_programme
+
+    small = build_small_programme(actor=users["admin"])
+    enablement_services.programme_assign(actor=users["is_manager"], user=users["is_rep"], programme=small.programme)
+    client.force_login(users["is_rep"])
+    for url in (reverse("desk:queue"), reverse("home")):
+        assert "no live leads yet" in client.get(url).content.decode()
+    client.force_login(users["is_rep2"])
+    assert "no live leads yet" not in client.get(reverse("desk:queue")).content.decode()
