@@ -64,3 +64,14 @@ def test_fs_rep_sees_only_its_own_losses(users):
     start, end = timezone.now() - timedelta(days=1), timezone.now() + timedelta(days=1)
     assert selectors.loss_review(users["fs_rep2"], start=start, end=end)["total"] == 0
     assert selectors.loss_review(users["fs_rep"], start=start, end=end)["total"] == 1
+
+
+def test_links_carry_plain_ids_past_a_thousand(client, users):
+    """Ids in links are never grouped ("1,500"), whatever the number format."""
+    reason = LostReason.objects.create(pk=1500, label_en="Merger", label_ja="合併")
+    with time_machine.travel(timezone.now(), tick=False):
+        opportunity = opportunity_from_handoff(users)
+        services.opportunity_lose(actor=users["fs_rep"], opportunity=opportunity, reason=reason)
+    client.force_login(users["admin"])
+    body = client.get(reverse("sales:loss_review")).content.decode()
+    assert "reason=1500" in body and "reason=1,500" not in body
