@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
@@ -13,6 +13,19 @@ from leadrelay.core.exceptions import LeadRelayError, PermissionDenied
 from leadrelay.org.tokens import api_token_authenticate
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+class ErrorOut(Schema):
+    """Every refusal: a stable code, a message for people, and per-field messages for invalid input."""
+
+    code: str
+    detail: str
+    fields: dict[str, list[str]] | None = None
+
+
+# The refusals any operation may answer with (core.exceptions mapped below); routers document them with
+# `response={200: ThingOut, **ERRORS}`.
+ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 class TokenAuth(HttpBearer):
@@ -86,6 +99,11 @@ def build_api() -> NinjaAPI:
 
     @api.exception_handler(HttpError)
     def http_error(request, exc: HttpError):
+        if exc.status_code == 400 and str(exc.message).startswith("Cannot parse request body"):
+            # A body that is not JSON is invalid input like any other: 422, naming the body.
+            body = {"code": "invalid", "detail": _("Some fields are not valid."),
+                    "fields": {"body": [_("Send the request body as JSON.")]}}
+            return api.create_response(request, body, status=422)
         return api.create_response(request, {"code": "error", "detail": str(exc)}, status=exc.status_code)
 
     from django.apps import apps

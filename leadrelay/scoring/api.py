@@ -6,7 +6,7 @@ from datetime import datetime
 
 from ninja import Router, Schema
 
-from leadrelay.core.api import require_scope
+from leadrelay.core.api import ERRORS, require_scope
 from leadrelay.core.exceptions import NotFound
 from leadrelay.leads.selectors import lead_get_for
 from leadrelay.scoring import selectors
@@ -56,7 +56,7 @@ class RescoreJobOut(Schema):
     error: str
 
 
-@router.get("/leads/{lead_id}", response=ScoresOut, summary="A lead's scores and what makes them up")
+@router.get("/leads/{lead_id}", response={200: ScoresOut, **ERRORS}, summary="A lead's scores and what makes them up")
 def lead_scores(request, lead_id: int, limit: int = 100):
     """Company score (fit rules) and behaviour score now, with the newest `limit` contributions; the
     contributions' `now` values plus `older_now` add up to `behaviour_score`."""
@@ -81,7 +81,7 @@ def lead_scores(request, lead_id: int, limit: int = 100):
     }
 
 
-@router.get("/rescore-jobs/{job_id}", response=RescoreJobOut, summary="Progress of a rescore")
+@router.get("/rescore-jobs/{job_id}", response={200: RescoreJobOut, **ERRORS}, summary="Progress of a rescore")
 def rescore_job(request, job_id: int):
     require_scope(request, "read")
     user = request.user

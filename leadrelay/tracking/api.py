@@ -6,7 +6,7 @@ from typing import Any
 
 from ninja import Field, Router, Schema
 
-from leadrelay.core.api import require_scope
+from leadrelay.core.api import ERRORS, require_scope
 from leadrelay.tracking import conf, services
 
 router = Router()
@@ -38,7 +38,7 @@ class EventsOut(Schema):
     errors: list[RefusedEvent]
 
 
-@router.post("/events", response=EventsOut, summary="Send events")
+@router.post("/events", response={200: EventsOut, **ERRORS}, summary="Send events")
 def events_post(request, payload: EventsIn):
     """Store a batch of events; says how many were stored, were duplicates, and which were refused and why.
 
