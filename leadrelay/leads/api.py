@@ -16,7 +16,7 @@ from ninja import Field, Query, Router, Schema
 from pydantic import AfterValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 
-from leadrelay.core.api import require_scope
+from leadrelay.core.api import ERRORS, require_scope
 from leadrelay.core.exceptions import InvalidInput, NotFound, PermissionDenied
 from leadrelay.leads import selectors, services
 from leadrelay.leads.lifecycle import Stage
@@ -64,15 +64,6 @@ Reason = Annotated[str, Field(max_length=2000, description="Why; kept in the rec
 
 class InputSchema(Schema):
     model_config = ConfigDict(extra="forbid")
-
-
-class ErrorOut(Schema):
-    code: str = Field(description="Stable error code, e.g. invalid, not_found, illegal_transition.")
-    detail: str
-    fields: dict[str, list[str]] | None = Field(None, description="Messages per input field (422 only).")
-
-
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 
 
 # Accounts -------------------------------------------------------------------------------------------
@@ -372,7 +363,7 @@ def lead_update(request, id: int, payload: LeadUpdate):
     return selectors.lead_get_for(request.user, id)
 
 
-@router.post("/leads/{id}/stage", response={200: LeadOut, 409: ErrorOut, **ERRORS}, summary="Move a lead's stage")
+@router.post("/leads/{id}/stage", response={200: LeadOut, **ERRORS}, summary="Move a lead's stage")
 def lead_move_stage(request, id: int, payload: StageMove):
     """A move the lifecycle refuses, or one that belongs to a workflow (handoff, deals), is 409 with
     the code `illegal_transition` or `workflow_transition`."""
