@@ -45,8 +45,11 @@ def create_default_ruleset(RuleSet, FitRule, BehaviourRule, *, status: str = "ac
     """Create the default rule set with the given model classes (historical ones in migrations)."""
     if version is None:
         version = (max(RuleSet.objects.values_list("version", flat=True), default=0) or 0) + 1
+    from django.utils import timezone
+
     ruleset = RuleSet.objects.create(
         version=version, status=status, note="Default rules from the seed's example",
+        activated_at=timezone.now() if status == "active" else None,
         company_threshold=COMPANY_THRESHOLD, behaviour_threshold=BEHAVIOUR_THRESHOLD,
         half_life_days=HALF_LIFE_DAYS, progression_window_minutes=PROGRESSION_WINDOW_MINUTES,
     )
