@@ -23,4 +23,5 @@ urlpatterns = [
     path("", include("leadrelay.enablement.urls")),
     path("", include("leadrelay.recruiting.urls")),
     path("", include("leadrelay.integrations.urls")),
+    path("", include("leadrelay.audit.urls")),
 ]

@@ -156,3 +156,40 @@ class AccountHistory(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
+
+
+class ConsentRecord(models.Model):
+    """One grant or withdrawal of a lead's consent: what, when, how it reached LeadRelay and who recorded it.
+
+    Append-only, so the lead's consent can be shown as it stood at any time. The lead's
+    consent_email / consent_tracking flags hold the current answer.
+    """
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", _("Email")  # marketing email (Lead.consent_email)
+        TRACKING = "tracking", _("Tracking")  # website behaviour tracking (Lead.consent_tracking)
+
+    class Source(models.TextChoices):
+        FORM = "form", _("Inquiry form")  # the person ticked (or left) the form's consent box
+        SNIPPET = "snippet", _("Website consent banner")  # the tracking snippet's consent call
+        API = "api", _("API")  # another system sent it
+        IMPORT = "import", _("Import")  # a CSV / Excel import
+        UI = "ui", _("Entered by a member")  # someone of ours changed it in LeadRelay
+        SYSTEM = "system", _("LeadRelay")  # e.g. withdrawn when the person's data was erased
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="consents")
+    kind = models.CharField(_("consent"), max_length=10, choices=Kind.choices)
+    granted = models.BooleanField(_("granted"))
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(_("when"), db_index=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)  # e.g. the form and the text the person agreed to
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["lead", "kind", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {'granted' if self.granted else 'withdrawn'}"

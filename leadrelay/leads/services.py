@@ -14,7 +14,7 @@ from leadrelay.core.exceptions import Conflict, InvalidInput, PermissionDenied
 from leadrelay.core.validation import full_clean_or_raise
 from leadrelay.leads import lifecycle
 from leadrelay.leads.lifecycle import Stage
-from leadrelay.leads.models import Account, AccountHistory, Lead, LeadHistory
+from leadrelay.leads.models import Account, AccountHistory, ConsentRecord, Lead, LeadHistory
 from leadrelay.leads.normalize import normalize_company_name, normalize_domain
 from leadrelay.leads.selectors import account_is_editable_by, lead_find_by_email, lead_is_editable_by
 from leadrelay.org.models import User
@@ -175,10 +175,36 @@ def _check_owner_choice(actor: User, owner: User) -> None:
         raise InvalidInput(fields={"owner": [_("The owner must be an inside-sales member.")]})
 
 
+# The lead's consent flags and the kind of consent each one records.
+CONSENT_FIELDS = {"consent_email": ConsentRecord.Kind.EMAIL, "consent_tracking": ConsentRecord.Kind.TRACKING}
+
+
+def _consent_source(source: str, actor: User | None) -> str:
+    if not source:
+        return ConsentRecord.Source.UI if actor is not None else ConsentRecord.Source.SYSTEM
+    if source not in ConsentRecord.Source.values:
+        raise InvalidInput(fields={"consent_source": [_("Unknown consent source “%(source)s”.") % {"source": source}]})
+    return source
+
+
+def _record_consents(lead: Lead, changes: Mapping[str, list], *, actor: User | None, source: str, at: datetime,
+                     note: str = "") -> None:
+    """One ConsentRecord per consent flag in `changes` ({field: [old, new]})."""
+    ConsentRecord.objects.bulk_create([
+        ConsentRecord(lead=lead, kind=kind, granted=bool(changes[name][1]), source=source, actor=actor, at=at,
+                      note=note[:300])
+        for name, kind in CONSENT_FIELDS.items() if name in changes
+    ])
+
+
 @transaction.atomic
 def lead_create(*, actor: User | None, stage: str = Stage.KNOWN, owner: User | None = None,
-                reason: str = "", **fields: Any) -> Lead:
-    """Create a lead (a person); without an email it is an anonymous visitor."""
+                reason: str = "", consent_source: str = "", **fields: Any) -> Lead:
+    """Create a lead (a person); without an email it is an anonymous visitor.
+
+    A consent flag given other than its default is recorded as a ConsentRecord from `consent_source`
+    (form, api, import, ...; default: "ui" with an actor, "system" without).
+    """
     _check_lead_write(actor, None)
     if actor is not None and owner is not None:
         _check_owner_choice(actor, owner)
@@ -205,15 +231,25 @@ def lead_create(*, actor: User | None, stage: str = Stage.KNOWN, owner: User | N
         lead=lead, kind=LeadHistory.Kind.CREATED, to_stage=stage, actor=actor, at=now, reason=reason,
         data={"source": lead.source, "owner": owner.pk if owner else None},
     )
+    consents = {name: [Lead._meta.get_field(name).default, getattr(lead, name)] for name in CONSENT_FIELDS
+                if name in fields and getattr(lead, name) != Lead._meta.get_field(name).default}
+    if consents:
+        _record_consents(lead, consents, actor=actor, source=_consent_source(consent_source, actor), at=now,
+                         note=reason)
     return lead
 
 
 @transaction.atomic
-def lead_update(*, actor: User | None, lead: Lead, reason: str = "", **fields: Any) -> Lead:
-    """Change a lead's fields; the history keeps every old and new value and who changed it."""
+def lead_update(*, actor: User | None, lead: Lead, reason: str = "", consent_source: str = "",
+                **fields: Any) -> Lead:
+    """Change a lead's fields; the history keeps every old and new value and who changed it.
+
+    A changed consent flag is also recorded as a ConsentRecord from `consent_source` (see lead_create).
+    """
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     _check_lead_write(actor, lead)
     _normalize_email(fields)
+    source = _consent_source(consent_source, actor)
     changes = _apply(lead, fields, LEAD_FIELDS)
     if not changes:
         return lead
@@ -221,10 +257,12 @@ def lead_update(*, actor: User | None, lead: Lead, reason: str = "", **fields: A
     if "email" in changes:
         _check_email_free(lead.email, exclude_pk=lead.pk)
     lead.save(update_fields=[*changes, "updated_at"])
+    now = timezone.now()
     LeadHistory.objects.create(
-        lead=lead, kind=LeadHistory.Kind.UPDATED, actor=actor, at=timezone.now(), reason=reason,
+        lead=lead, kind=LeadHistory.Kind.UPDATED, actor=actor, at=now, reason=reason,
         data={"changes": changes},
     )
+    _record_consents(lead, changes, actor=actor, source=source, at=now, note=reason)
     if "account" in changes:
         transaction.on_commit(lambda: _lead_changed(lead.pk))
     return lead
@@ -328,6 +366,38 @@ def lead_add_history(*, lead: Lead, kind: str, actor: User | None = None, reason
     )
 
 
+@transaction.atomic
+def lead_record_consent(*, actor: User | None, lead: Lead, kind: str, granted: bool, source: str,
+                        note: str = "", at: datetime | None = None) -> ConsentRecord:
+    """Record that the person granted or withdrew a consent (email or tracking), when and how.
+
+    Sets the lead's flag (with a history row when it changes) and always writes a ConsentRecord: a
+    repeated grant is new evidence of consent. An erased lead cannot grant consent again.
+    """
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if actor is not None:
+        _check_lead_write(actor, lead)
+    errors: dict[str, list[str]] = {}
+    if kind not in ConsentRecord.Kind.values:
+        errors["kind"] = [_("Choose email or tracking consent.")]
+    if source not in ConsentRecord.Source.values:
+        errors["source"] = [_("Unknown consent source “%(source)s”.") % {"source": source}]
+    if errors:
+        raise InvalidInput(fields=errors)
+    if granted and lead.erased_at is not None:
+        raise Conflict(_("This lead was erased."))
+    now = at or timezone.now()
+    field = f"consent_{kind}"
+    old = getattr(lead, field)
+    if old != bool(granted):
+        setattr(lead, field, bool(granted))
+        lead.save(update_fields=[field, "updated_at"])
+        LeadHistory.objects.create(lead=lead, kind=LeadHistory.Kind.UPDATED, actor=actor, at=now, reason=note,
+                                   data={"changes": {field: [old, bool(granted)]}, "consent_source": source})
+    return ConsentRecord.objects.create(lead=lead, kind=kind, granted=bool(granted), source=source, actor=actor,
+                                        at=now, note=(note or "")[:300])
+
+
 PERSONAL_FIELDS = ("email", "first_name", "last_name", "phone", "title")
 ERASED_VALUE = "[erased]"
 
@@ -349,6 +419,7 @@ def lead_erase(*, actor: User | None, lead: Lead, reason: str = "", data: dict |
     if lead.erased_at is not None:
         raise Conflict(_("This lead was already erased."))
     now = timezone.now()
+    withdrawn = {name: [True, False] for name in CONSENT_FIELDS if getattr(lead, name)}
     lead.email = None
     lead.first_name = lead.last_name = lead.phone = lead.title = ""
     lead.consent_email = False
@@ -365,6 +436,13 @@ def lead_erase(*, actor: User | None, lead: Lead, reason: str = "", data: dict |
         lead=lead, kind=LeadHistory.Kind.ERASED, actor=actor, at=now, reason=reason,
         data={"fields": list(PERSONAL_FIELDS), **(data or {})},
     )
+    _record_consents(lead, withdrawn, actor=actor, source=ConsentRecord.Source.SYSTEM, at=now,
+                     note=_("Personal data erased"))
+    from leadrelay.audit.services import audit_record
+
+    audit_record(actor=actor, action="lead_erased", target=lead, at=now,
+                 summary=_("Erased the personal data of lead #%(id)s") % {"id": lead.pk},
+                 data={"reason": reason, **(data or {})})
     transaction.on_commit(lambda: _lead_changed(lead.pk))
     return lead
 

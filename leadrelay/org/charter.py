@@ -100,6 +100,13 @@ def charter_page_edit(*, actor: User, page: CharterPage, title_en: str, title_ja
     version = CharterVersion.objects.create(page=page, number=last + 1, edited_by=actor, note=note, **cleaned)
     page.current = version
     page.save(update_fields=["current"])
+    from leadrelay.audit.services import audit_record
+
+    audit_record(actor=actor, action="charter_edited", target=version,
+                 data={"page": page_slug(page), "version": version.number, "note": note,
+                       "fields": [name for name in CONTENT_FIELDS if getattr(current, name, "") != cleaned[name]]},
+                 summary=_("Charter page “%(page)s” version %(number)d") % {"page": page_slug(page),
+                                                                             "number": version.number})
     return version
 
 

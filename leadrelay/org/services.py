@@ -106,6 +106,11 @@ def user_create(*, username: str, password: str, roles: list[str], email: str = 
     full_clean_or_raise(user, exclude=["password"])
     user.save()
     RoleGrant.objects.bulk_create([RoleGrant(user=user, role=role) for role in roles])
+    from leadrelay.audit.services import audit_record
+
+    audit_record(actor=actor, action="member_created", target=user, data={"roles": roles},
+                 summary=_("Added %(name)s with roles: %(roles)s") % {
+                     "name": user.get_username(), "roles": ", ".join(roles) or "—"})
     return user
 
 
@@ -119,9 +124,17 @@ def user_set_roles(*, user: User, roles: list[str], actor: User | None = None) -
         other_admins = RoleGrant.objects.filter(role=Role.ADMIN, user__is_active=True).exclude(user=user)
         if not other_admins.exists():
             raise InvalidInput(fields={"roles": [_("At least one active admin must remain.")]})
-    RoleGrant.objects.filter(user=user).exclude(role__in=roles).delete()
     existing = set(RoleGrant.objects.filter(user=user).values_list("role", flat=True))
+    RoleGrant.objects.filter(user=user).exclude(role__in=roles).delete()
     RoleGrant.objects.bulk_create([RoleGrant(user=user, role=r) for r in roles if r not in existing])
+    if existing != set(roles):
+        from leadrelay.audit.services import audit_record
+
+        audit_record(actor=actor, action="roles_changed", target=user,
+                     data={"from": sorted(existing), "to": roles},
+                     summary=_("Roles of %(name)s: %(before)s → %(after)s") % {
+                         "name": user.get_username(), "before": ", ".join(sorted(existing)) or "—",
+                         "after": ", ".join(roles) or "—"})
     user.__dict__.pop("role_set", None)
     user_sync_staff(user=user)
     return user

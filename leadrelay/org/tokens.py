@@ -37,6 +37,11 @@ def api_token_create(*, user: User, name: str, scopes: list[str]) -> tuple[ApiTo
     prefix = secrets.token_hex(4)
     secret = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     token = ApiToken.objects.create(user=user, name=name, prefix=prefix, digest=_digest(secret), scopes=scopes)
+    from leadrelay.audit.services import audit_record
+
+    audit_record(actor=user, action="token_created", target=token, data={"prefix": prefix, "scopes": scopes},
+                 summary=_("API token “%(name)s” (%(prefix)s…) with scopes %(scopes)s") % {
+                     "name": name, "prefix": prefix, "scopes": ", ".join(scopes)})
     return token, secret
 
 
@@ -47,6 +52,10 @@ def api_token_revoke(*, user: User, token_id: int) -> ApiToken:
         raise NotFound()
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
+    from leadrelay.audit.services import audit_record
+
+    audit_record(actor=user, action="token_revoked", target=token, data={"prefix": token.prefix},
+                 summary=_("API token “%(name)s” (%(prefix)s…) revoked") % {"name": token.name, "prefix": token.prefix})
     return token
 
 

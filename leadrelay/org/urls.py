@@ -1,12 +1,13 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
+from leadrelay.audit.views import LoginView
 from leadrelay.org import views
 
 app_name = "org"
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", LoginView.as_view(redirect_authenticated_user=True), name="login"),  # throttled after failures
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password/",

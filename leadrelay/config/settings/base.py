@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "leadrelay.enablement",
     "leadrelay.recruiting",
     "leadrelay.integrations",
+    "leadrelay.audit",
 ]
 
 MIDDLEWARE = [
