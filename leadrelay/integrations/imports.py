@@ -65,7 +65,7 @@ def _label(model, name: str) -> str:
     return str(model._meta.get_field(name).verbose_name)
 
 
-@dataclass
+@dataclass(slots=True)
 class AccountRef:
     """An account a row resolved to: an existing one (pk) or one this run creates (pk once written)."""
 
@@ -75,13 +75,13 @@ class AccountRef:
     instance: Account | None = None  # while its batch is planned, or until written when it is new
 
 
-@dataclass
+@dataclass(slots=True)
 class LeadRef:
     """A lead an earlier row of the file created or updated, so later rows with its email merge into it."""
 
     pk: int | None
     first_row: int
-    values: dict  # the lead's values of the importable fields, as this run left them
+    values: dict | None  # its importable fields as this run left them; None once written (read it back)
     account: AccountRef | None = None  # the account to link it to when it is written
     instance: Lead | None = None  # while its batch is planned
 
@@ -184,7 +184,11 @@ class ImportRunner:
         """Forget the model instances of the batch (memory stays flat over 100k rows)."""
         self._batch = BatchWrites()
         for ref in self._touched:
-            if ref.pk is not None or isinstance(ref, LeadRef):
+            if isinstance(ref, LeadRef):
+                ref.instance = None
+                if ref.pk is not None and not self.job.dry_run:
+                    ref.values = None  # written: a later repeat of its email reads it back
+            elif ref.pk is not None:
                 ref.instance = None  # a new account of a dry run keeps its instance: later rows may fill it
         self._touched = []
 
@@ -435,6 +439,13 @@ class ImportRunner:
         plan.action = A.MERGED
         plan.lead = ref
         plan.messages.append(_("Same email as row %(row)s.") % {"row": ref.first_row})
+        lead = ref.instance
+        if lead is None and ref.pk is not None:
+            qs = Lead.objects.all() if self.job.dry_run else Lead.objects.select_for_update()
+            lead = ref.instance = qs.filter(pk=ref.pk).first()
+            self._touched.append(ref)
+        if ref.values is None:
+            ref.values = _lead_values(lead) if lead is not None else {}
         changes, kept = {}, []
         for name in LEAD_MODEL_FIELDS:
             if name not in values or name in ("email", "source", "consent_email"):
@@ -445,11 +456,6 @@ class ImportRunner:
                 ref.values[name] = values[name]
             elif current != values[name]:
                 kept.append(_label(Lead, name))
-        lead = ref.instance
-        if lead is None and ref.pk is not None:
-            qs = Lead.objects.all() if self.job.dry_run else Lead.objects.select_for_update()
-            lead = ref.instance = qs.filter(pk=ref.pk).first()
-            self._touched.append(ref)
         has_account = ref.account is not None or (lead is not None and lead.account_id is not None)
         if not has_account and (values.get("company") or values.get("domain")):
             ref.account, _created = self._resolve_account(plan, values, existing_accounts, create=True)

@@ -363,3 +363,16 @@ def test_a_job_runs_once_and_a_stalled_one_is_continued_after_its_last_batch(use
     assert (job.status, job.processed, job.total, job.rows_created) == ("done", 5, 5, 5)
     assert Lead.objects.filter(email__endswith="@stall.example").count() == 5
     assert sorted(outcomes(job)) == [2, 3, 4, 5, 6]
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_repeats_across_batches_of_an_updated_lead_agree_between_dry_run_and_import(users, existing, dry_run):
+    """The earlier row's new value wins over a later repeat, in the dry run exactly as in the import."""
+    Lead.objects.filter(pk=existing.pk).update(phone="")
+    rows = [["Email", "Phone", "Title"], ["existing@example.com", "0311", ""], ["x@y.example", "1", ""],
+            ["EXISTING@example.com", "0399", "Boss"]]
+    job = run_import(users["admin"], csv_bytes(rows), batch_size=2, dry_run=dry_run)
+    assert outcomes(job) == {2: "updated", 3: "created", 4: "merged"}
+    merged = selectors.import_rows(job).get(number=4)
+    assert merged.changes == {}
+    assert merged.messages == ["Same email as row 2.", "Kept the earlier row's phone, title."]
