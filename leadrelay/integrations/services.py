@@ -19,6 +19,7 @@ from leadrelay.core.events import EVENT_TYPES
 from leadrelay.core.exceptions import Conflict, InvalidInput, PermissionDenied
 from leadrelay.integrations import fields as import_fields
 from leadrelay.integrations import selectors, webhooks
+from leadrelay.integrations.conf import configured
 from leadrelay.integrations.models import (
     ExportRecord,
     ImportJob,
@@ -67,7 +68,7 @@ def import_upload_create(*, actor: User, filename: str, data: bytes, target: str
                          source_name: str = "", encoding: str = "") -> ImportUpload:
     """Keep an uploaded CSV/.xlsx after checking it can be read (encoding detected, header found)."""
     _check_import(actor, target)
-    limit = int(getattr(settings, "LEADRELAY_IMPORT_MAX_BYTES", DEFAULT_IMPORT_MAX_BYTES))
+    limit = int(configured("LEADRELAY_IMPORT_MAX_BYTES", DEFAULT_IMPORT_MAX_BYTES))
     if not data:
         raise InvalidInput(fields={"file": [_("Choose a file to import.")]})
     if len(data) > limit:

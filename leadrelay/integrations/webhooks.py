@@ -22,6 +22,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from leadrelay.integrations.conf import configured
+
 SIGNATURE_HEADER = "X-LeadRelay-Signature"
 USER_AGENT = "LeadRelay-Webhooks/1.0"
 DEFAULT_TOLERANCE_SECONDS = 300
@@ -161,7 +163,7 @@ def _read_excerpt(response) -> str:
 
 def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float | None = None) -> SendResult:
     """POST once (redirects are answers, not followed); any outcome comes back as a SendResult, nothing raises."""
-    timeout = timeout if timeout is not None else float(getattr(settings, "LEADRELAY_WEBHOOK_TIMEOUT", 10))
+    timeout = timeout if timeout is not None else float(configured("LEADRELAY_WEBHOOK_TIMEOUT", 10))
     started = time.monotonic()
 
     def result(ok: bool, code: int | None = None, excerpt: str = "", error: str = "") -> SendResult:

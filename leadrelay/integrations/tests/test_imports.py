@@ -376,3 +376,10 @@ def test_repeats_across_batches_of_an_updated_lead_agree_between_dry_run_and_imp
     merged = selectors.import_rows(job).get(number=4)
     assert merged.changes == {}
     assert merged.messages == ["Same email as row 2.", "Kept the earlier row's phone, title."]
+
+
+def test_files_over_the_size_limit_are_refused(users, monkeypatch):
+    monkeypatch.setenv("LEADRELAY_IMPORT_MAX_BYTES", "100")
+    with pytest.raises(InvalidInput) as error:
+        services.import_upload_create(actor=users["admin"], filename="a.csv", data=b"Email\n" + b"x" * 200)
+    assert "larger than" in error.value.fields["file"][0]
