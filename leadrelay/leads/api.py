@@ -333,7 +333,8 @@ def lead_create(request, payload: LeadCreate):
     owner = _owner(data.pop("owner_id"))
     stage = data.pop("stage")
     try:
-        lead = services.lead_create(actor=request.user, stage=stage, owner=owner, **_lead_fields(request, data))
+        lead = services.lead_create(actor=request.user, stage=stage, owner=owner, consent_source="api",
+                                    **_lead_fields(request, data))
     except InvalidInput as error:
         raise _renamed(error) from error
     return 201, selectors.leads_visible_to(request.user).filter(pk=lead.pk).first() or lead
@@ -357,7 +358,8 @@ def lead_update(request, id: int, payload: LeadUpdate):
         if name in data and data[name] is None:
             raise InvalidInput(fields={name: [_("This field cannot be null.")]})
     try:
-        services.lead_update(actor=request.user, lead=lead, reason=reason, **_lead_fields(request, data))
+        services.lead_update(actor=request.user, lead=lead, reason=reason, consent_source="api",
+                             **_lead_fields(request, data))
     except InvalidInput as error:
         raise _renamed(error) from error
     return selectors.lead_get_for(request.user, id)
