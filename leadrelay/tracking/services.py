@@ -60,6 +60,7 @@ from leadrelay.tracking.selectors import (
     site_config_forget,
 )
 from leadrelay.tracking.sources import classify_source
+from leadrelay.tracking.writelock import write_turn
 
 # Lead.Source values used here (the leads app owns the choices).
 SOURCE_WEB = "web"
@@ -75,25 +76,51 @@ def _emit_after_commit(name: str, **kwargs) -> None:
 # Counters of the ingest edge -------------------------------------------------------------------------
 
 
+def _sql(name: str) -> str:
+    """The hot path's statements, quoted for the current database once per process."""
+    key = (connection.vendor, name)
+    sql = _SQL_CACHE.get(key)
+    if sql is None:
+        qn = connection.ops.quote_name
+        counter, visitor, lead = (qn(RateCounter._meta.db_table), qn(Visitor._meta.db_table),
+                                  qn(Visitor._meta.get_field("lead").related_model._meta.db_table))
+        sql = _SQL_CACHE[key] = {
+            "rate_hit": (
+                f"INSERT INTO {counter} ({qn('key')}, {qn('window_start')}, {qn('hits')}, {qn('expires_at')}) "
+                f"VALUES (%s, %s, 1, %s) ON CONFLICT ({qn('key')}, {qn('window_start')}) "
+                f"DO UPDATE SET {qn('hits')} = {counter}.{qn('hits')} + 1 RETURNING {qn('hits')}"
+            ),
+            "visitor_touch": (
+                f"INSERT INTO {visitor} ({qn('site_id')}, {qn('visitor_id')}, {qn('first_seen_at')}, "
+                f"{qn('last_seen_at')}) VALUES (%s, %s, %s, %s) ON CONFLICT ({qn('site_id')}, {qn('visitor_id')}) "
+                f"DO UPDATE SET {qn('last_seen_at')} = excluded.{qn('last_seen_at')} "
+                f"RETURNING {qn('id')}, {qn('lead_id')}"
+            ),
+            "lead_tracking": (
+                f"SELECT {qn('consent_tracking')}, {qn('erased_at')} FROM {lead} WHERE {qn('id')} = %s"
+            ),
+        }[name]
+    return sql
+
+
+_SQL_CACHE: dict[tuple[str, str], str] = {}
+
+
+def _rate_hits(cursor, scope: str, key: str, window_seconds: int, now: float) -> int:
+    window = int(now // window_seconds) * window_seconds
+    digest = hashlib.blake2b(f"{scope}:{key}".encode(), digest_size=16).hexdigest()
+    cursor.execute(_sql("rate_hit"), [digest, window, window + window_seconds])
+    return cursor.fetchone()[0]
+
+
 def rate_limit_hit(*, scope: str, key: str, limit: int, window_seconds: int, now: float | None = None) -> bool:
     """Count one request for (scope, key) in the current fixed window; True when it is over `limit`.
 
     The counter is a database row (one upsert), so every web process shares it. The key is hashed:
     the table never holds an IP address.
     """
-    now = time.time() if now is None else now
-    window = int(now // window_seconds) * window_seconds
-    digest = hashlib.blake2b(f"{scope}:{key}".encode(), digest_size=16).hexdigest()
-    qn = connection.ops.quote_name
-    table = qn(RateCounter._meta.db_table)
-    sql = (
-        f"INSERT INTO {table} ({qn('key')}, {qn('window_start')}, {qn('hits')}, {qn('expires_at')}) "
-        f"VALUES (%s, %s, 1, %s) ON CONFLICT ({qn('key')}, {qn('window_start')}) "
-        f"DO UPDATE SET {qn('hits')} = {table}.{qn('hits')} + 1 RETURNING {qn('hits')}"
-    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [digest, window, window + window_seconds])
-        hits = cursor.fetchone()[0]
+        hits = _rate_hits(cursor, scope, key, window_seconds, time.time() if now is None else now)
     return hits > limit
 
 
@@ -160,44 +187,45 @@ class StoreResult:
     event_ids: list[int] = field(default_factory=list)
     lead_id: int | None = None
     dropped: str = ""  # why nothing was stored, when a rule dropped the batch
+    rate_limited: bool = False  # the IP was over its limit: nothing was stored
 
 
-def _visitor_touch(site_id: int, visitor_id: str, now: datetime) -> tuple[int, int | None, bool]:
-    """(visitor pk, lead id, tracking allowed) for a site's visitor id, creating the visitor if new."""
-    row = (
-        Visitor.objects.filter(site_id=site_id, visitor_id=visitor_id)
-        .values_list("pk", "lead_id", "lead__consent_tracking", "last_seen_at")
-        .first()
-    )
-    if row is None:
-        Visitor.objects.bulk_create(
-            [Visitor(site_id=site_id, visitor_id=visitor_id, first_seen_at=now, last_seen_at=now)],
-            ignore_conflicts=True,
-        )
-        row = (
-            Visitor.objects.filter(site_id=site_id, visitor_id=visitor_id)
-            .values_list("pk", "lead_id", "lead__consent_tracking", "last_seen_at")
-            .get()
-        )
-    pk, lead_id, consent, last_seen = row
-    if (now - last_seen).total_seconds() > 60:  # one write a minute is enough for "last seen"
-        Visitor.objects.filter(pk=pk).update(last_seen_at=now)
-    return pk, lead_id, (lead_id is None or bool(consent))
+def _visitor_touch(cursor, site_id: int, visitor_id: str, now: datetime) -> tuple[int, int | None, bool]:
+    """(visitor pk, lead id, tracking allowed) for a site's visitor id: one upsert that creates the
+    visitor or moves its last_seen_at, and a lookup of the lead's consent when it has a lead."""
+    at = _DATETIME.get_db_prep_save(now, connection)
+    cursor.execute(_sql("visitor_touch"), [site_id, visitor_id, at, at])
+    pk, lead_id = cursor.fetchone()
+    if lead_id is None:
+        return pk, None, True
+    cursor.execute(_sql("lead_tracking"), [lead_id])
+    row = cursor.fetchone()
+    return pk, lead_id, bool(row and row[0] and row[1] is None)
+
+
+_DATETIME = Visitor._meta.get_field("last_seen_at")
 
 
 def collect_store(*, site: SiteConfig, visitor_id: str, events: list[CleanEvent], ip: str, user_agent: str,
-                  now: datetime | None = None) -> StoreResult:
+                  now: datetime | None = None, rate_limit: tuple[int, int] | None = None) -> StoreResult:
     """Store a validated batch from the snippet for one visitor; duplicates by event_id are skipped.
 
     Events of a visitor already tied to a lead carry that lead at once. A lead that withdrew tracking
     consent gets nothing stored. `identify` events tie the visitor to the lead with that email.
+    `rate_limit=(requests, window seconds)` counts the request against its IP in the same transaction
+    (one write per request on SQLite) and stores nothing when the IP is over the limit.
     """
     now = now or timezone.now()
     stored_ip = ip if site.keep_full_ip else ingest.truncate_ip(ip)
     user_agent = user_agent[:500]
     result = StoreResult()
-    with transaction.atomic():
-        visitor_pk, lead_id, allowed = _visitor_touch(site.id, visitor_id, now)
+    with write_turn(), transaction.atomic(), connection.cursor() as cursor:
+        if rate_limit is not None:
+            limit, window = rate_limit
+            if _rate_hits(cursor, "collect", ip, window, now.timestamp()) > limit:
+                result.rate_limited = True
+                return result
+        visitor_pk, lead_id, allowed = _visitor_touch(cursor, site.id, visitor_id, now)
         if not allowed:
             result.dropped = "lead_withdrew_consent"
             return result

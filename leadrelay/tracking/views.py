@@ -91,19 +91,15 @@ def collect(request):
 
     202 {"stored", "duplicates"} when accepted; 204 when dropped on purpose (bot, Do Not Track);
     400/403/413/415/429 {"reason", "detail"} when refused, and then nothing is stored.
+
+    The checks that need no database come first (size, JSON, site, origin, consent, bots), so a bad
+    request costs no write; the per-IP rate limit is counted in the same transaction as the store.
     """
     if request.method == "OPTIONS":
         return _preflight(request)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST", "OPTIONS"])
     origin = ingest.request_origin(request.META)
-    ip = ingest.client_ip(request.META, conf.trusted_proxies())
-    limit, window = conf.collect_rate_limit()
-    if services.rate_limit_hit(scope="collect", key=ip, limit=limit, window_seconds=window):
-        response = _refusal(429, "rate_limited", "Too many requests from this address; try again shortly.",
-                            origin=origin)
-        response["Retry-After"] = str(window)
-        return response
     content_type = request.content_type or ""
     if content_type not in ACCEPTED_TYPES:
         return _refusal(415, "unsupported_media_type", "Send JSON (application/json or text/plain).", origin=origin)
@@ -130,8 +126,15 @@ def collect(request):
     if ingest.is_bot(user_agent):
         services.bot_count_add(site_id=site.id, day=now.date())
         return _cors(HttpResponse(status=204), origin)
+    ip = ingest.client_ip(request.META, conf.trusted_proxies())
+    limit, window = conf.collect_rate_limit()
     result = services.collect_store(site=site, visitor_id=payload.visitor_id, events=payload.events, ip=ip,
-                                    user_agent=user_agent, now=now)
+                                    user_agent=user_agent, now=now, rate_limit=(limit, window))
+    if result.rate_limited:
+        response = _refusal(429, "rate_limited", "Too many requests from this address; try again shortly.",
+                            origin=origin)
+        response["Retry-After"] = str(window)
+        return response
     body = {"stored": result.stored, "duplicates": result.duplicates}
     if result.dropped:
         body["dropped"] = result.dropped
@@ -450,9 +453,9 @@ def webinar_detail(request, webinar_id: int):
 @require_POST
 def lead_export(request, lead_id: int):
     """POST: download everything held about the lead as JSON (admin and marketing); the export is noted."""
-    lead = lead_get_for(request.user, lead_id)
     if not selectors.can_export_lead_data(request.user):
         raise PermissionDenied()
+    lead = lead_get_for(request.user, lead_id)
     services.lead_export_record(actor=request.user, lead=lead)
     data = selectors.lead_export_data(lead)
     response = HttpResponse(
@@ -465,9 +468,9 @@ def lead_export(request, lead_id: int):
 @login_required
 def lead_erase(request, lead_id: int):
     """Confirm and erase a person's data (admin only)."""
-    lead = lead_get_for(request.user, lead_id)
     if not selectors.can_erase_lead(request.user):
         raise PermissionDenied()
+    lead = lead_get_for(request.user, lead_id)
     form = EraseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

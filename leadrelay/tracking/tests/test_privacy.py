@@ -9,7 +9,6 @@ import pytest
 from django.utils import timezone
 
 from leadrelay.core.exceptions import PermissionDenied
-from leadrelay.core.testing import LeadFactory
 from leadrelay.leads.models import LeadHistory
 from leadrelay.leads.services import lead_update
 from leadrelay.tracking import services
@@ -129,15 +128,23 @@ def test_export_as_json(client, users, tracked_lead):
     assert client.get(f"/tracking/leads/{tracked_lead.pk}/export/").status_code == 405
 
 
-def test_export_refused_to_other_roles(client, users, tracked_lead):
-    """A rep who may see the lead still may not export it; a lead outside one's access is 404."""
+def test_export_and_erase_refused_to_other_roles(client, users, tracked_lead):
+    """Roles that may never export or erase get 403, whether or not they can see the lead."""
     client.force_login(users["is_rep"])  # unassigned leads are in the rep's queue, so visible
     assert client.post(f"/tracking/leads/{tracked_lead.pk}/export/").status_code == 403
     client.force_login(users["fs_rep"])
+    assert client.post(f"/tracking/leads/{tracked_lead.pk}/export/").status_code == 403
+    assert client.post(f"/tracking/leads/{tracked_lead.pk}/erase/", {"reason": "x", "confirm": "on"}).status_code == 403
+    assert Event.objects.filter(lead=tracked_lead).count() == 4
+
+
+def test_export_of_an_erased_or_unknown_lead_is_404(client, users, tracked_lead):
+    services.lead_erase_personal_data(actor=users["admin"], lead=tracked_lead, reason="request")
+    client.force_login(users["marketing"])
     assert client.post(f"/tracking/leads/{tracked_lead.pk}/export/").status_code == 404
-    other = LeadFactory(owner=users["is_rep2"])
-    client.force_login(users["is_rep"])
-    assert client.post(f"/tracking/leads/{other.pk}/erase/").status_code == 404
+    assert client.post("/tracking/leads/999999/export/").status_code == 404
+    client.force_login(users["admin"])
+    assert client.get(f"/tracking/leads/{tracked_lead.pk}/erase/").status_code == 404
 
 
 def test_journey_limits_old_sessions(tracked_lead):
