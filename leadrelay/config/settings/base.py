@@ -111,6 +111,9 @@ def database_from_env() -> dict:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": path,
+        # Keep connections: opening one per request costs more than most requests, and when the last
+        # connection closes SQLite checkpoints and removes the WAL, which the next request recreates.
+        "CONN_MAX_AGE": int(env("DATABASE_CONN_MAX_AGE", "60")),
         "OPTIONS": {
             "timeout": 20,
             "transaction_mode": "IMMEDIATE",
