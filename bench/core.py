@@ -25,7 +25,8 @@ SCALES: dict[str, dict[str, int]] = {
         "activities": 20_000,
         "rescore_leads": 100_000,
         "import_rows": 10_000,
-        "http_requests": 6_000,
+        "http_requests": 200_000,  # at most, per load run; the run lasts http_seconds
+        "http_seconds": 6,
         "http_clients": 16,
         "insert_rows": 100_000,
     },
@@ -36,7 +37,8 @@ SCALES: dict[str, dict[str, int]] = {
         "activities": 1_000_000,
         "rescore_leads": 1_000_000,
         "import_rows": 100_000,
-        "http_requests": 30_000,
+        "http_requests": 2_000_000,
+        "http_seconds": 30,
         "http_clients": 32,
         "insert_rows": 1_000_000,
     },
@@ -64,6 +66,7 @@ class Scenario:
     fn: Callable
     title: str
     unit: str  # of every figure the function returns, e.g. "events/s", "ms", "s"
+    units: dict[str, str] = field(default_factory=dict)  # a different unit for some figures: {"leads": "leads"}
     higher_is_better: bool = True
     needs: tuple[str, ...] = ()  # datasets built before the first run, e.g. ("leads", "events")
     ceiling: str | None = None  # name of the scenario whose median this one is compared with
@@ -71,6 +74,9 @@ class Scenario:
     backends: tuple[str, ...] = BACKENDS
     repeat: int | None = None  # None: the run's --repeat
     scales: tuple[str, ...] = ("small", "full")  # the scales it runs at
+
+    def unit_of(self, metric: str) -> str:
+        return self.units.get(metric, self.unit)
 
     def target_for(self, backend: str, metric: str) -> Target | None:
         for key in (f"{backend}:{metric}", backend, f"*:{metric}", "*"):
@@ -91,7 +97,8 @@ _scenarios: dict[str, Scenario] = {}
 _datasets: dict[str, Dataset] = {}
 
 
-def scenario(name: str, *, title: str, unit: str, higher_is_better: bool = True, needs: tuple[str, ...] = (),
+def scenario(name: str, *, title: str, unit: str, units: dict[str, str] | None = None,
+             higher_is_better: bool = True, needs: tuple[str, ...] = (),
              ceiling: str | None = None, targets: dict[str, Target] | None = None,
              backends: tuple[str, ...] = BACKENDS, repeat: int | None = None,
              scales: tuple[str, ...] = ("small", "full")):
@@ -101,7 +108,8 @@ def scenario(name: str, *, title: str, unit: str, higher_is_better: bool = True,
         if name in _scenarios and _scenarios[name].fn is not fn:
             raise ValueError(f"benchmark scenario {name!r} is registered twice")
         _scenarios[name] = Scenario(
-            name=name, fn=fn, title=title, unit=unit, higher_is_better=higher_is_better, needs=tuple(needs),
+            name=name, fn=fn, title=title, unit=unit, units=dict(units or {}), higher_is_better=higher_is_better,
+            needs=tuple(needs),
             ceiling=ceiling, targets=dict(targets or {}), backends=tuple(backends), repeat=repeat,
             scales=tuple(scales),
         )

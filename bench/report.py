@@ -35,7 +35,7 @@ def build(meta: dict, raw: dict[str, dict], specs: dict[str, Scenario]) -> dict:
                 stats = summarize(samples)
                 row = {
                     "scenario": name, "title": spec.title if spec else name, "metric": metric, "backend": backend,
-                    "unit": spec.unit if spec else "", **stats, "samples": samples,
+                    "unit": spec.unit_of(metric) if spec else "", **stats, "samples": samples,
                     "higher_is_better": spec.higher_is_better if spec else True,
                     "ceiling": None, "ceiling_name": None, "ratio": None, "target": None, "met": None,
                 }
