@@ -26,7 +26,9 @@ from bench.data import bulk_insert, ids, now
 FUNNEL = ["/products/relay", "/case-studies/acme", "/pricing", "/contact"]
 PAGES = ["/", "/products/relay", "/products/relay/features", "/case-studies/acme", "/pricing", "/contact",
          "/blog/a", "/blog/b", "/about", "/careers"]
-REFERRERS = ["", "https://www.google.co.jp/", "https://www.example.jp/pricing", "https://news.example.org/a"]
+# (referrer, the source tracking's ingest derives from it and stores on the event)
+REFERRERS = [("", "direct"), ("https://www.google.co.jp/", "search"), ("https://www.example.jp/pricing", "internal"),
+             ("https://news.example.org/a", "referral")]
 
 
 @dataset("rescore_leads", needs=("users", "accounts"), size_key="rescore_leads")
@@ -54,13 +56,13 @@ def build_rescore_leads(ctx, size: int) -> None:
             for i in range(rng.randint(3, 6)):
                 page = rng.choice(PAGES)
                 kind = "form_submit" if i == 5 else "page_view"
-                ref = rng.choice(REFERRERS)
+                ref, source = rng.choice(REFERRERS)
                 yield (f"rs-{n:012d}", lead_id, kind, f"https://www.example.jp{page}", page, "", ref, {}, {},
-                       f"s{lead_id}", at + timedelta(minutes=3 * i), at + timedelta(minutes=3 * i), True)
+                       f"s{lead_id}", source, at + timedelta(minutes=3 * i), at + timedelta(minutes=3 * i), True)
                 n += 1
 
     bulk_insert(Event, ["event_id", "lead", "type", "url", "path", "title", "referrer", "utm", "props",
-                        "session_id", "occurred_at", "received_at", "scored"], rows())
+                        "session_id", "source", "occurred_at", "received_at", "scored"], rows())
 
 
 def _hot_account(ctx):
@@ -168,7 +170,7 @@ def rescore(ctx):
     from leadrelay.leads.models import Lead
     from leadrelay.scoring.models import ScoreContribution
 
-    seconds = ctx.run_command("rescore", "--no-progress", "--chunk", "50000")
+    seconds = ctx.run_command("rescore", "--no-progress", "--chunk", "50000")  # PostgreSQL: ranges side by side
     leads = Lead.objects.count()
     ctx.log(f"rescored {leads} leads ({ScoreContribution.objects.count()} contributions) in {seconds:.1f} s")
     return {"seconds": seconds, "leads_per_s": leads / seconds, "leads": leads}

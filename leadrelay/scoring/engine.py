@@ -67,7 +67,7 @@ class EpochSeconds(Func):
 
 def epoch_sql(column: str) -> str:
     if connection.vendor == "postgresql":
-        return f"CAST(EXTRACT(EPOCH FROM {column}) AS DOUBLE PRECISION)"
+        return f"date_part('epoch', {column})"  # double precision; EXTRACT's numeric is twice as slow
     return f"((julianday({column}) - 2440587.5) * 86400.0)"
 
 
@@ -356,18 +356,25 @@ def insert_contributions(ruleset: RuleSet, *, lead_filter: str, compiled: Compil
 
 
 def update_behaviour_scores(ruleset: RuleSet, *, lead_filter_l: str, lead_filter_c: str, now: dt.datetime) -> None:
-    """Store each lead's decayed sum at `now` (0 for leads without contributions)."""
+    """Store each lead's decayed sum at `now`: one grouped pass over the contributions, then zero for the
+    leads that have none left (only those whose score is not zero already)."""
     hl = _num(float(ruleset.half_life_seconds))
     now_ts = _num(now.timestamp())
     decayed = pow2_sql(f"({epoch_sql('c.occurred_at')} - {now_ts}) / {hl}")
-    text = (
-        "UPDATE leads_lead SET behaviour_score = COALESCE((SELECT SUM(c.points * " + decayed + ") "
-        "FROM scoring_scorecontribution c WHERE c.lead_id = leads_lead.id), 0), behaviour_scored_at = %s "
-        f"WHERE {lead_filter_l} AND (behaviour_score <> 0 OR leads_lead.id IN "
-        f"(SELECT c2.lead_id FROM scoring_scorecontribution c2 WHERE {lead_filter_c}))"
-    )
     with connection.cursor() as cursor:
-        cursor.execute(text, [now])
+        cursor.execute(
+            "UPDATE leads_lead SET behaviour_score = s.score, behaviour_scored_at = %s "
+            f"FROM (SELECT c.lead_id, SUM(c.points * {decayed}) AS score FROM scoring_scorecontribution c "
+            f"WHERE {lead_filter_c} GROUP BY c.lead_id) s "
+            "WHERE leads_lead.id = s.lead_id",
+            [now],
+        )
+        cursor.execute(
+            "UPDATE leads_lead SET behaviour_score = 0, behaviour_scored_at = %s "
+            f"WHERE {lead_filter_l} AND behaviour_score <> 0 AND NOT EXISTS "
+            "(SELECT 1 FROM scoring_scorecontribution c2 WHERE c2.lead_id = leads_lead.id)",
+            [now],
+        )
 
 
 # Company score ----------------------------------------------------------------------------------------

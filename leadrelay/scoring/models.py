@@ -166,9 +166,14 @@ class ScoreContribution(models.Model):
     is what Lead.behaviour_score holds at Lead.behaviour_scored_at; the explanation lists these rows.
     """
 
-    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="score_contributions")
-    rule = models.ForeignKey(BehaviourRule, on_delete=models.CASCADE, related_name="+")
-    event = models.ForeignKey("tracking.Event", on_delete=models.CASCADE, related_name="+", db_index=False)
+    # No database-level foreign keys: millions of rows are rewritten by every rescore, and a constraint
+    # check per row (a trigger each on PostgreSQL) would double that time. Django still cascades deletes.
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="score_contributions",
+                             db_constraint=False, db_index=False)  # (lead, occurred_at) below serves lookups
+    rule = models.ForeignKey(BehaviourRule, on_delete=models.CASCADE, related_name="+", db_constraint=False,
+                             db_index=False)
+    event = models.ForeignKey("tracking.Event", on_delete=models.CASCADE, related_name="+", db_index=False,
+                              db_constraint=False)
     points = models.FloatField()
     occurred_at = models.DateTimeField()
 

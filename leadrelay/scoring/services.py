@@ -102,14 +102,16 @@ def leads_score(*, lead_ids: Iterable[int], now: dt.datetime | None = None) -> l
         engine.insert_contributions(ruleset, lead_filter=engine.lead_filter_sql("e.lead_id", lead_ids=ids))
         engine.update_behaviour_scores(
             ruleset, lead_filter_l=engine.lead_filter_sql("leads_lead.id", lead_ids=ids),
-            lead_filter_c=engine.lead_filter_sql("c2.lead_id", lead_ids=ids), now=now,
+            lead_filter_c=engine.lead_filter_sql("c.lead_id", lead_ids=ids), now=now,
         )
         account_ids = set(Lead.objects.filter(pk__in=ids, account__isnull=False).values_list("account_id", flat=True))
         if account_ids:
             engine.update_company_scores(ruleset, account_filter=engine.lead_filter_sql("id", lead_ids=account_ids))
         if pending:
             Event.objects.filter(pk__in=pending).update(scored=True)
-    return mql_check(lead_ids=ids, ruleset=ruleset, now=now)
+        # In the same transaction: a run cut short (a killed worker, a database restart) leaves its events
+        # unscored, so the sweep scores them again and applies the rule; none is marked scored unapplied.
+        return mql_check(lead_ids=ids, ruleset=ruleset, now=now)
 
 
 def account_score(*, account_id: int, now: dt.datetime | None = None) -> list[int]:
@@ -122,7 +124,7 @@ def account_score(*, account_id: int, now: dt.datetime | None = None) -> list[in
         engine.update_company_scores(ruleset, account_filter=engine.lead_filter_sql("id", lead_ids=[account_id]))
         lead_ids = list(Lead.objects.filter(account_id=account_id).values_list("pk", flat=True))
         latches_release(ruleset=ruleset, lead_ids=lead_ids, now=now)
-    return mql_check(lead_ids=lead_ids, ruleset=ruleset, now=now)
+        return mql_check(lead_ids=lead_ids, ruleset=ruleset, now=now)
 
 
 def latches_release(*, ruleset: RuleSet | None = None, lead_ids: list[int] | None = None,
@@ -640,10 +642,48 @@ def rescore_job_create(*, actor: User | None, ruleset: RuleSet | None = None) ->
     return RescoreJob.objects.create(ruleset=ruleset, created_by=actor, total=Lead.objects.count())
 
 
-def rescore_job_run(*, job_id: int, chunk_size: int = 20000, progress=None) -> RescoreJob:
+def _rescore_range(ruleset: RuleSet, compiled, lo: int, hi: int, now: dt.datetime) -> int:
+    """Rescore the leads with lo <= id < hi in one transaction; returns how many leads that was."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            _lock_range(lo, hi)
+            with connection.cursor() as cursor:  # the windows' sorts fit in memory
+                cursor.execute("SET LOCAL work_mem = '64MB'")
+        ScoreContribution.objects.filter(lead_id__gte=lo, lead_id__lt=hi).delete()
+        engine.insert_contributions(ruleset, lead_filter=engine.lead_filter_sql("e.lead_id", id_range=(lo, hi)),
+                                    compiled=compiled)
+        engine.update_behaviour_scores(
+            ruleset, lead_filter_l=engine.lead_filter_sql("leads_lead.id", id_range=(lo, hi)),
+            lead_filter_c=engine.lead_filter_sql("c.lead_id", id_range=(lo, hi)), now=now,
+        )
+        return Lead.objects.filter(pk__gte=lo, pk__lt=hi).count()
+
+
+def _rescore_range_in_thread(*args) -> int:
+    from django.db import connections
+
+    try:
+        return _rescore_range(*args)
+    finally:
+        connections.close_all()
+
+
+def rescore_workers() -> int:
+    """Ranges rescored at once: PostgreSQL runs them side by side (one connection each, up to the cores);
+    SQLite has one writer, so one."""
+    import os
+
+    if connection.vendor != "postgresql":
+        return 1
+    configured = os.environ.get("LEADRELAY_RESCORE_WORKERS")
+    return max(1, int(configured)) if configured else max(1, min(4, os.cpu_count() or 1))
+
+
+def rescore_job_run(*, job_id: int, chunk_size: int = 20000, progress=None, workers: int | None = None) -> RescoreJob:
     """Rescore every lead with the job's rule set, set-based, one lead id range per transaction.
 
-    `progress(processed, total)` is called after each range (the CLI draws its bar with it).
+    `progress(processed, total)` is called after each range (the CLI draws its bar with it). On PostgreSQL
+    `workers` ranges run at once, each in its own connection.
     """
     with transaction.atomic():
         job = RescoreJob.objects.select_for_update().select_related("ruleset").get(pk=job_id)
@@ -662,25 +702,28 @@ def rescore_job_run(*, job_id: int, chunk_size: int = 20000, progress=None) -> R
         with transaction.atomic():
             engine.update_company_scores(ruleset)
         bounds = Lead.objects.aggregate(lo=Min("pk"), hi=Max("pk"))
+        ranges = [] if bounds["lo"] is None else [
+            (lo, lo + chunk_size) for lo in range(bounds["lo"], bounds["hi"] + 1, chunk_size)]
+        workers = workers or rescore_workers()
         processed = 0
-        if bounds["lo"] is not None:
-            for lo in range(bounds["lo"], bounds["hi"] + 1, chunk_size):
-                hi = lo + chunk_size
-                with transaction.atomic():
-                    if connection.vendor == "postgresql":
-                        _lock_range(lo, hi)
-                    ScoreContribution.objects.filter(lead_id__gte=lo, lead_id__lt=hi).delete()
-                    engine.insert_contributions(
-                        ruleset, lead_filter=engine.lead_filter_sql("e.lead_id", id_range=(lo, hi)), compiled=compiled
-                    )
-                    engine.update_behaviour_scores(
-                        ruleset, lead_filter_l=engine.lead_filter_sql("leads_lead.id", id_range=(lo, hi)),
-                        lead_filter_c=engine.lead_filter_sql("c2.lead_id", id_range=(lo, hi)), now=now,
-                    )
-                    processed += Lead.objects.filter(pk__gte=lo, pk__lt=hi).count()
-                    RescoreJob.objects.filter(pk=job.pk).update(processed=min(processed, job.total or processed))
-                if progress is not None:
-                    progress(processed, job.total)
+
+        def done(count: int) -> None:
+            nonlocal processed
+            processed += count
+            RescoreJob.objects.filter(pk=job.pk).update(processed=min(processed, job.total or processed))
+            if progress is not None:
+                progress(processed, job.total)
+
+        if workers > 1 and len(ranges) > 1 and not connection.in_atomic_block:
+            from concurrent.futures import ThreadPoolExecutor, as_completed
+
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                futures = [pool.submit(_rescore_range_in_thread, ruleset, compiled, lo, hi, now) for lo, hi in ranges]
+                for future in as_completed(futures):
+                    done(future.result())
+        else:
+            for lo, hi in ranges:
+                done(_rescore_range(ruleset, compiled, lo, hi, now))
         latches_release(ruleset=ruleset, now=now)
         made = mql_check(ruleset=ruleset, now=now)
         RescoreJob.objects.filter(pk=job.pk).update(

@@ -12,8 +12,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--chunk", type=int, default=20000, help="Leads per transaction (an id range).")
         parser.add_argument("--no-progress", action="store_true", help="Do not draw the progress bar.")
+        parser.add_argument("--workers", type=int, default=None,
+                            help="Ranges rescored at once (PostgreSQL only; default: the cores, at most 4).")
 
-    def handle(self, *args, chunk: int, no_progress: bool, **options):
+    def handle(self, *args, chunk: int, no_progress: bool, workers: int | None, **options):
         from leadrelay.core.exceptions import Conflict
 
         try:
@@ -31,7 +33,7 @@ class Command(BaseCommand):
                 bar.total = total
                 bar.update(processed - bar.n)
 
-        job = services.rescore_job_run(job_id=job.pk, chunk_size=chunk, progress=progress)
+        job = services.rescore_job_run(job_id=job.pk, chunk_size=chunk, progress=progress, workers=workers)
         if bar is not None:
             bar.close()
         if job.status != RescoreJob.Status.DONE:
