@@ -33,7 +33,8 @@ class Context:
 
     # -- the production server ----------------------------------------------------------------------
 
-    def server(self, *, workers: int | None = None, threads: int | None = None, extra_env: dict | None = None) -> Server:
+    def server(self, *, workers: int | None = None, threads: int | None = None,
+               extra_env: dict | None = None) -> Server:
         """gunicorn serving LeadRelay (bench settings: production + /bench/204) on this database; one per setup."""
         key = (workers, threads, tuple(sorted((extra_env or {}).items())))
         if key not in self._servers:

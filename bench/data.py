@@ -112,17 +112,6 @@ def ids(model, **filters) -> list[int]:
     return list(model.objects.filter(**filters).order_by("pk").values_list("pk", flat=True))
 
 
-def reset_sequences(*models) -> None:
-    """After COPY with explicit ids (not used by default) PostgreSQL sequences need a nudge; harmless on SQLite."""
-    from django.core.management.color import no_style
-    from django.db import connection
-
-    sql = connection.ops.sequence_reset_sql(no_style(), list(models))
-    with connection.cursor() as cursor:
-        for statement in sql:
-            cursor.execute(statement)
-
-
 # -- datasets --------------------------------------------------------------------------------------
 
 INDUSTRIES = ["IT", "Manufacturing", "Finance", "Retail", "Healthcare", "Logistics", "Media", "Education"]
@@ -235,7 +224,7 @@ def build_activities(ctx, size: int) -> None:
     first = now() - timedelta(days=180)
 
     def rows():
-        for n in range(size):
+        for _ in range(size):
             lead_id, owner_id = owned[rng.randrange(len(owned))]
             kind = rng.choice(kinds)
             at = first + timedelta(seconds=rng.randrange(180 * 86400))

@@ -81,7 +81,8 @@ def _client_process(args, ready, start, results):
     threads = [
         threading.Thread(
             target=_client_thread,
-            args=(host, port, method, target, headers, body_factory, first_client + i, quotas[i], deadline, expect, out),
+            args=(host, port, method, target, headers, body_factory, first_client + i, quotas[i], deadline, expect,
+                  out),
         )
         for i in range(clients)
     ]

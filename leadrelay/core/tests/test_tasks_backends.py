@@ -15,7 +15,6 @@ from django.core.management import call_command
 
 from leadrelay.core.models import OutboundEmail
 from leadrelay.core.services import email_enqueue
-from leadrelay.core.testing_smtp import free_port
 
 QUEUES = ["default", "email", "scoring", "webhooks"]
 
@@ -25,16 +24,6 @@ def queue_email(key: str = "welcome:1") -> OutboundEmail:
         dedupe_key=key, kind="test", to=["rep@example.com"], subject="Hello over the queue",
         text_body="Plain body", html_body="<p>HTML body</p>", language="en",
     )
-
-
-def closed_port_mailers() -> dict:
-    """MAILERS pointing at a loopback port where nothing listens: every send fails at once."""
-    return {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": "127.0.0.1", "port": free_port(), "timeout": 2},
-        }
-    }
 
 
 # -- database backend ------------------------------------------------------------------------------
