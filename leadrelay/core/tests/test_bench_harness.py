@@ -85,5 +85,6 @@ def test_report_puts_each_figure_beside_its_ceiling_and_target():
     assert rows[("x.collect", "postgresql")]["ratio"] == pytest.approx(0.75)
     assert rows[("x.collect", "postgresql")]["met"] is True
     text = report.markdown(built)
-    expected = "| Collect | — | sqlite | 250 | 200 | 300 | events/s | 1,000 (ceiling.http_204) | 25% | >= 300 | **no** |"
+    expected = ("| Collect | — | sqlite | 250 | 200 | 300 | events/s | 1,000 (ceiling.http_204) | 25% | >= 300 "
+                "| **no** |")
     assert expected in text
