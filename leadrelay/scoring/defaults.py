@@ -7,7 +7,8 @@ from __future__ import annotations
 FIT_RULES = [
     # (label, field, operator, value, points)
     ("IT / SaaS industry", "industry", "in",
-     ["IT", "SaaS", "Software", "Information technology", "Internet", "情報通信", "IT・通信", "ソフトウェア"], 30),
+     ["IT", "SaaS", "Software", "Information technology", "Internet", "情報通信", "IT・通信",
+      "ソフトウェア"], 30),
     ("Subscription business model", "business_model", "equals", "subscription", 30),
     ("100+ employees", "employees", "range", {"min": 100, "max": None}, 10),
     ("1,000+ employees", "employees", "range", {"min": 1000, "max": None}, 10),

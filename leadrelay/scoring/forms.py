@@ -25,8 +25,10 @@ class FitRuleForm(forms.Form):
     label = forms.CharField(label=_("Label"), max_length=120, required=False)
     field = forms.ChoiceField(label=_("Account field"), choices=FitRule.Field.choices)
     operator = forms.ChoiceField(label=_("Operator"), choices=FitRule.Operator.choices)
-    value = forms.CharField(label=_("Value"), required=False,
-                            help_text=_("For “is one of”, separate values with commas. For yes/no fields: yes or no."))
+    value = forms.CharField(
+        label=_("Value"), required=False,
+        help_text=_("For “is one of”, separate values with commas. For yes/no fields: yes or no."),
+    )
     value_min = forms.FloatField(label=_("Minimum"), required=False, help_text=_("For “is between”."))
     value_max = forms.FloatField(label=_("Maximum"), required=False, help_text=_("For “is between”."))
     points = forms.IntegerField(label=_("Points"))

@@ -48,7 +48,12 @@ from leadrelay.scoring.models import (
     ScoreContribution,
     TerritoryRule,
 )
-from leadrelay.scoring.selectors import behaviour_now_expression, behaviour_score_now, recent_notable_pages, ruleset_active
+from leadrelay.scoring.selectors import (
+    behaviour_now_expression,
+    behaviour_score_now,
+    recent_notable_pages,
+    ruleset_active,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -317,8 +322,9 @@ def assign_for_mql(*, lead: Lead, now: dt.datetime | None = None) -> tuple[User 
         if rule is not None:
             reason = _("Round robin among the reps of territory “%(territory)s”.") % {"territory": str(rule)}
         elif territory is not None:
-            reason = _("Round robin among all inside-sales reps (nobody in territory “%(territory)s” could take it).") % {
-                "territory": str(territory)}
+            reason = _(
+                "Round robin among all inside-sales reps (nobody in territory “%(territory)s” could take it)."
+            ) % {"territory": str(territory)}
         else:
             reason = _("Round robin among inside-sales reps who are present, certified and under capacity.")
         lead_assign(actor=None, lead=lead, owner=rep, at=now, reason=reason,
@@ -327,7 +333,8 @@ def assign_for_mql(*, lead: Lead, now: dt.datetime | None = None) -> tuple[User 
         return rep, territory.team if territory else None
     lead_add_history(
         lead=lead, kind=LeadHistory.Kind.NOTE, at=now,
-        reason=_("No inside-sales rep could take the lead (away, at capacity or not certified); the IS queue was alerted."),
+        reason=_("No inside-sales rep could take the lead (away, at capacity or not certified); "
+                 "the IS queue was alerted."),
         data={"rule": "round_robin", "skipped": skipped_all, "cycle": lead.cycle},
     )
     return None, territory.team if territory else None
