@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -19,6 +20,7 @@ MAX_EMAIL_ATTEMPTS = 30  # with the backoff below, about a day and a half of ret
 BACKOFF_START_SECONDS = 15
 BACKOFF_MAX_SECONDS = 3600
 CLAIM_SECONDS = 120  # how long a send in progress holds its email (well above the SMTP timeout)
+RECORD_RETRY_SECONDS = 30  # how long an attempt's outcome waits for the database to come back (a restart)
 
 
 def notification_create(*, user, kind: str, title: str, body: str = "", url: str = "",
@@ -128,20 +130,50 @@ def email_deliver(*, email_id: int) -> OutboundEmail | None:
         else:
             email.status = OutboundEmail.Status.RETRYING
             email.next_attempt_at = timezone.now() + _backoff(email.attempts)
-        with transaction.atomic():
-            email.save(update_fields=["last_error", "status", "next_attempt_at"])
-            logger.warning("email %s attempt %s failed: %s", email.pk, email.attempts, email.last_error)
-            retry_at = email.next_attempt_at
-            if retry_at is not None:
-                transaction.on_commit(lambda: _schedule_delivery(email.pk, run_after=retry_at))
+
+        def record_failure():
+            with transaction.atomic():
+                email.save(update_fields=["last_error", "status", "next_attempt_at"])
+                retry_at = email.next_attempt_at
+                if retry_at is not None:
+                    transaction.on_commit(lambda: _schedule_delivery(email.pk, run_after=retry_at))
+
+        logger.warning("email %s attempt %s failed: %s", email.pk, email.attempts, email.last_error)
+        _record_outcome(email, record_failure)
         return email
     email.status = OutboundEmail.Status.SENT
     email.sent_at = timezone.now()
     email.next_attempt_at = None
     email.last_error = ""
-    with transaction.atomic():
-        email.save(update_fields=["status", "sent_at", "next_attempt_at", "last_error"])
+
+    def record_sent():
+        with transaction.atomic():
+            email.save(update_fields=["status", "sent_at", "next_attempt_at", "last_error"])
+
+    _record_outcome(email, record_sent)
     return email
+
+
+def _record_outcome(email: OutboundEmail, write) -> None:
+    """Write what an SMTP attempt did, waiting up to RECORD_RETRY_SECONDS for a database that went away.
+
+    The attempt already happened: if a database restart lost this write, the claim would expire and a
+    message the server accepted would be sent again. A new connection is opened for each try; inside an
+    outer transaction (nothing can be retried there) the error is raised at once.
+    """
+    deadline = time.monotonic() + RECORD_RETRY_SECONDS
+    delay = 0.2
+    while True:
+        try:
+            write()
+            return
+        except (OperationalError, InterfaceError) as error:
+            if connection.in_atomic_block or time.monotonic() + delay > deadline:
+                raise
+            logger.warning("email %s: recording attempt %s failed (%s); trying again", email.pk, email.attempts, error)
+        connection.close()
+        time.sleep(delay)
+        delay = min(delay * 2, 5.0)
 
 
 def email_deliver_due(*, now=None, limit: int = 200) -> int:
