@@ -20,6 +20,7 @@ from leadrelay.core import periodic
 RQ_BACKEND = "django_tasks_rq.RQBackend"
 DB_BACKEND = "django_tasks_db.DatabaseBackend"
 RESTART_DELAY_SECONDS = 2.0
+RQ_WORKER_TTL = 45  # seconds; RQ's default (420) lets an idle worker sleep 405 s between upkeeps
 
 
 def task_runner_command(*, backend: str, queues: list[str], interval: float = 0.2) -> list[str]:
@@ -27,8 +28,12 @@ def task_runner_command(*, backend: str, queues: list[str], interval: float = 0.
     manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
     if backend == RQ_BACKEND:
         # django_tasks_rq needs its own Job class to run django.tasks tasks; the scheduler runs deferred
-        # tasks (email retries with a run_after).
-        return [*manage, "rqworker", "--job-class", "django_tasks_rq.Job", "--with-scheduler", *queues]
+        # tasks (email retries with a run_after). The worker class and a short TTL (an idle worker wakes up
+        # every TTL - 15 s) make a worker take over the scheduler of a killed one within a minute or so.
+        return [
+            *manage, "rqworker", "--job-class", "django_tasks_rq.Job", "--with-scheduler",
+            "--worker-class", "leadrelay.core.rq_worker.Worker", "--worker-ttl", str(RQ_WORKER_TTL), *queues,
+        ]
     if backend == DB_BACKEND:
         return [
             *manage, "db_worker", "--queue-name", ",".join(queues), "--interval", str(interval), "--no-reload",
