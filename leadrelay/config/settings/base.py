@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "leadrelay.core.middleware.ActivateUserLanguageMiddleware",
+    "leadrelay.core.middleware.DatabaseUnavailableMiddleware",  # 503 + Retry-After while the database restarts
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
