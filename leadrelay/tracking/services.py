@@ -35,7 +35,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from leadrelay.core import hooks
-from leadrelay.core.exceptions import Conflict, InvalidInput, PermissionDenied, RateLimited
+from leadrelay.core.exceptions import Conflict, InvalidInput, PermissionDenied
 from leadrelay.leads.lifecycle import Stage
 from leadrelay.leads.models import Lead, LeadHistory
 from leadrelay.leads.normalize import email_domain
@@ -77,14 +77,13 @@ def _emit_after_commit(name: str, **kwargs) -> None:
 
 
 def _sql(name: str) -> str:
-    """The hot path's statements, quoted for the current database once per process."""
-    key = (connection.vendor, name)
-    sql = _SQL_CACHE.get(key)
-    if sql is None:
+    """One of the hot path's statements, quoted for the current database (built once per process)."""
+    statements = _SQL_CACHE.get(connection.vendor)
+    if statements is None:
         qn = connection.ops.quote_name
         counter, visitor, lead = (qn(RateCounter._meta.db_table), qn(Visitor._meta.db_table),
                                   qn(Visitor._meta.get_field("lead").related_model._meta.db_table))
-        sql = _SQL_CACHE[key] = {
+        statements = _SQL_CACHE[connection.vendor] = {
             "rate_hit": (
                 f"INSERT INTO {counter} ({qn('key')}, {qn('window_start')}, {qn('hits')}, {qn('expires_at')}) "
                 f"VALUES (%s, %s, 1, %s) ON CONFLICT ({qn('key')}, {qn('window_start')}) "
@@ -96,14 +95,12 @@ def _sql(name: str) -> str:
                 f"DO UPDATE SET {qn('last_seen_at')} = excluded.{qn('last_seen_at')} "
                 f"RETURNING {qn('id')}, {qn('lead_id')}"
             ),
-            "lead_tracking": (
-                f"SELECT {qn('consent_tracking')}, {qn('erased_at')} FROM {lead} WHERE {qn('id')} = %s"
-            ),
-        }[name]
-    return sql
+            "lead_tracking": f"SELECT {qn('consent_tracking')}, {qn('erased_at')} FROM {lead} WHERE {qn('id')} = %s",
+        }
+    return statements[name]
 
 
-_SQL_CACHE: dict[tuple[str, str], str] = {}
+_SQL_CACHE: dict[str, dict[str, str]] = {}
 
 
 def _rate_hits(cursor, scope: str, key: str, window_seconds: int, now: float) -> int:
@@ -122,12 +119,6 @@ def rate_limit_hit(*, scope: str, key: str, limit: int, window_seconds: int, now
     with connection.cursor() as cursor:
         hits = _rate_hits(cursor, scope, key, window_seconds, time.time() if now is None else now)
     return hits > limit
-
-
-def rate_limit_check(*, scope: str, key: str, limit: int, window_seconds: int) -> None:
-    """Raise RateLimited when (scope, key) went over `limit` requests in this window."""
-    if rate_limit_hit(scope=scope, key=key, limit=limit, window_seconds=window_seconds):
-        raise RateLimited()
 
 
 def rate_counters_sweep(*, now: float | None = None) -> int:
@@ -219,41 +210,42 @@ def collect_store(*, site: SiteConfig, visitor_id: str, events: list[CleanEvent]
     stored_ip = ip if site.keep_full_ip else ingest.truncate_ip(ip)
     user_agent = user_agent[:500]
     result = StoreResult()
-    with write_turn(), transaction.atomic(), connection.cursor() as cursor:
-        if rate_limit is not None:
-            limit, window = rate_limit
-            if _rate_hits(cursor, "collect", ip, window, now.timestamp()) > limit:
-                result.rate_limited = True
+    with write_turn():
+        with transaction.atomic(), connection.cursor() as cursor:
+            if rate_limit is not None:
+                limit, window = rate_limit
+                if _rate_hits(cursor, "collect", ip, window, now.timestamp()) > limit:
+                    result.rate_limited = True
+                    return result
+            visitor_pk, lead_id, allowed = _visitor_touch(cursor, site.id, visitor_id, now)
+            if not allowed:
+                result.dropped = "lead_withdrew_consent"
                 return result
-        visitor_pk, lead_id, allowed = _visitor_touch(cursor, site.id, visitor_id, now)
-        if not allowed:
-            result.dropped = "lead_withdrew_consent"
-            return result
-        rows = [
-            Event(
-                event_id=e.event_id, site_id=site.id, visitor_id=visitor_pk, lead_id=lead_id, type=e.type,
-                name=e.name, url=e.url, path=e.path, title=e.title, referrer=e.referrer, utm=e.utm,
-                props=e.props, session_id=e.session_id, ip=stored_ip, user_agent=user_agent,
-                source=classify_source(referrer=e.referrer, utm=e.utm, url=e.url, site_hosts=site.hosts)
-                if e.type == Event.Type.PAGE_VIEW else "",
-                occurred_at=e.occurred_at, received_at=now,
-            )
-            for e in events
-        ]
-        result.event_ids = events_insert(rows)
-        result.stored = len(result.event_ids)
-        result.duplicates = len(rows) - result.stored
-        result.lead_id = lead_id
-        if result.event_ids:
-            _emit_after_commit("events_stored", event_ids=list(result.event_ids),
-                               lead_ids=[lead_id] if lead_id else [])
-        for event in events:
-            if event.type == Event.Type.IDENTIFY:
-                fields = dict(event.props)
-                email = fields.pop("email")
-                lead = person_upsert(email=email, fields=fields, source=SOURCE_WEB, overwrite=False)
-                visitor_identify(site_id=site.id, visitor_id=visitor_id, lead=lead, reason=_("identify call"))
-                result.lead_id = lead.pk
+            rows = [
+                Event(
+                    event_id=e.event_id, site_id=site.id, visitor_id=visitor_pk, lead_id=lead_id, type=e.type,
+                    name=e.name, url=e.url, path=e.path, title=e.title, referrer=e.referrer, utm=e.utm,
+                    props=e.props, session_id=e.session_id, ip=stored_ip, user_agent=user_agent,
+                    source=classify_source(referrer=e.referrer, utm=e.utm, url=e.url, site_hosts=site.hosts)
+                    if e.type == Event.Type.PAGE_VIEW else "",
+                    occurred_at=e.occurred_at, received_at=now,
+                )
+                for e in events
+            ]
+            result.event_ids = events_insert(rows)
+            result.stored = len(result.event_ids)
+            result.duplicates = len(rows) - result.stored
+            result.lead_id = lead_id
+            for event in events:
+                if event.type == Event.Type.IDENTIFY:
+                    fields = dict(event.props)
+                    email = fields.pop("email")
+                    lead = person_upsert(email=email, fields=fields, source=SOURCE_WEB, overwrite=False)
+                    visitor_identify(site_id=site.id, visitor_id=visitor_id, lead=lead, reason=_("identify call"))
+                    result.lead_id = lead.pk
+    if result.event_ids:
+        # Outside the writer turn: the hook's own writes (scoring enqueues a task) do not hold it up.
+        _emit_after_commit("events_stored", event_ids=list(result.event_ids), lead_ids=[lead_id] if lead_id else [])
     return result
 
 

@@ -13,6 +13,7 @@ from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.csp import build_policy
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.clickjacking import xframe_options_exempt
@@ -347,8 +348,8 @@ def site_detail(request, site_id: int):
     base = _public_base(request)
     forms = [
         {"form": f, "embed": snippet_tag(base, site, f.key),
-         "iframe": f'<iframe src="{base}/f/{f.key}/" title="{f.title or f.name}" width="100%" height="640" '
-                   f'frameborder="0"></iframe>',
+         "iframe": f'<iframe src="{base}/f/{f.key}/" title="{escape(f.title or f.name)}" width="100%" '
+                   f'height="640" frameborder="0"></iframe>',
          "json_url": f"{base}/f/{f.key}/submit"}
         for f in selectors.forms_of_site(site)
     ]

@@ -34,12 +34,9 @@ def _lock_file(database: str) -> int | None:
 
 
 @contextlib.contextmanager
-def write_turn():
-    """Hold the database's writer turn for the duration of the block (SQLite files only)."""
-    if connection.vendor != "sqlite":
-        yield
-        return
-    fd = _lock_file(str(connection.settings_dict.get("NAME") or ""))
+def file_turn(database: str):
+    """Hold the writer turn of the SQLite file `database` (no-op for in-memory databases)."""
+    fd = _lock_file(database)
     if fd is None:
         yield
         return
@@ -49,3 +46,10 @@ def write_turn():
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def write_turn():
+    """Hold the default database's writer turn for the duration of a `with` block (SQLite files only)."""
+    if connection.vendor != "sqlite":
+        return contextlib.nullcontext()
+    return file_turn(str(connection.settings_dict.get("NAME") or ""))

@@ -1,27 +1,25 @@
-"""Writer turns on SQLite files: one writer at a time across threads, nothing on other databases."""
+"""Writer turns on SQLite files: one writer at a time across threads, nothing for other databases."""
 
 from __future__ import annotations
 
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
-from django.db import connection
 
 from leadrelay.tracking import writelock
 
 
-def test_turns_are_exclusive_across_threads(tmp_path, monkeypatch):
+def test_turns_are_exclusive_across_threads(tmp_path):
     """While one thread holds the turn, another waits; the file lock sits next to the database."""
-    database = tmp_path / "leadrelay.sqlite3"
-    monkeypatch.setattr(connection, "vendor", "sqlite")
-    monkeypatch.setitem(connection.settings_dict, "NAME", str(database))
-    inside = []
-    overlaps = []
+    database = str(tmp_path / "leadrelay.sqlite3")
+    inside: list[int] = []
+    overlaps: list[int] = []
 
     def work():
         for _ in range(20):
-            with writelock.write_turn():
+            with writelock.file_turn(database):
                 inside.append(1)
                 if len(inside) > 1:
                     overlaps.append(len(inside))
@@ -37,11 +35,21 @@ def test_turns_are_exclusive_across_threads(tmp_path, monkeypatch):
     assert (tmp_path / "leadrelay.sqlite3-writelock").exists()
 
 
-@pytest.mark.parametrize(("vendor", "name"), [("postgresql", "leadrelay"), ("sqlite", ":memory:"), ("sqlite", "")])
-def test_no_turns_where_none_are_needed(monkeypatch, tmp_path, vendor, name):
-    monkeypatch.setattr(connection, "vendor", vendor)
-    monkeypatch.setitem(connection.settings_dict, "NAME", name)
+@pytest.mark.parametrize("name", [":memory:", "", "file:memorydb_default?mode=memory&cache=shared"])
+def test_no_turns_for_in_memory_databases(monkeypatch, tmp_path, name):
     monkeypatch.chdir(tmp_path)
-    with writelock.write_turn():
+    with writelock.file_turn(name):
         pass
     assert list(tmp_path.iterdir()) == []
+
+
+def test_write_turn_follows_the_default_database(monkeypatch, tmp_path):
+    """PostgreSQL needs no turns; a SQLite file gets its lock file."""
+    monkeypatch.setattr(writelock, "connection", SimpleNamespace(vendor="postgresql", settings_dict={"NAME": "x"}))
+    with writelock.write_turn():
+        pass
+    database = str(tmp_path / "db.sqlite3")
+    monkeypatch.setattr(writelock, "connection", SimpleNamespace(vendor="sqlite", settings_dict={"NAME": database}))
+    with writelock.write_turn():
+        pass
+    assert [p.name for p in tmp_path.iterdir()] == ["db.sqlite3-writelock"]
