@@ -135,7 +135,8 @@ class SpreadsheetReader:
         self.delimiter = ""
         if self.file_format == "csv":
             self.encoding = encoding or detect_encoding(self.data)
-            self.text = _decode(self.data, self.encoding).lstrip("\ufeff")
+            # NUL cannot be stored in PostgreSQL text or JSON, and is never meant: drop it
+            self.text = _decode(self.data, self.encoding).lstrip("\ufeff").replace("\x00", "")
             first_line = self.text.split("\n", 1)[0]
             self.delimiter = _detect_delimiter(first_line)
         self.headers, self._header_line = self._read_header()
@@ -157,13 +158,12 @@ class SpreadsheetReader:
     # Excel --------------------------------------------------------------------------------------------
 
     def _xlsx_rows(self) -> Iterator[tuple[int, list]]:
-        import zipfile
 
         from openpyxl import load_workbook
 
         try:
             workbook = load_workbook(io.BytesIO(self.data), read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
+        except Exception as error:  # openpyxl raises many kinds on a damaged or foreign zip
             raise InvalidInput(
                 fields={"file": [_("The Excel file cannot be read (%(error)s).") % {"error": error}]}
             ) from None

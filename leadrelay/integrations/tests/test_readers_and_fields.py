@@ -97,3 +97,20 @@ def test_values_of_choices():
 
 def test_the_worker_sweeps_due_webhook_deliveries():
     assert "webhook_deliver_due" in [job.name for job in periodic.jobs()]
+
+
+def test_hostile_files_are_refused_cleanly():
+    """A zip that is not a workbook or a gigantic cell is a file error, never a crash; NUL characters are dropped."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("word/document.xml", "<w:document/>")
+    for data, name in ((buffer.getvalue(), "fake.xlsx"), (b'Email\r\n"' + b"x" * 1_100_000 + b'"\r\n', "huge.csv")):
+        with pytest.raises(InvalidInput) as error:
+            reader = SpreadsheetReader(data, filename=name)
+            list(reader.rows())
+        assert "file" in error.value.fields
+    reader = SpreadsheetReader(b"Email\x00,Name\r\na\x00@x.example,b\r\n", filename="nul.csv")
+    assert reader.headers == ["Email", "Name"] and list(reader.rows()) == [(2, ["a@x.example", "b"], False)]

@@ -130,7 +130,7 @@ class Command(BaseCommand):
 
         with path.open("w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow([*job.upload.headers, "Row", "Reason"])
+            writer.writerow([*(neutralize(h) for h in job.upload.headers), "Row", "Reason"])
             for row in selectors.import_rows(job, action=ImportRow.Action.REFUSED).iterator():
                 writer.writerow([*(neutralize(c) for c in row.raw), row.number, " ".join(row.messages)])
         self.stdout.write(f"refused rows written to {path}")
