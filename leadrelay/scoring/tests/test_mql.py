@@ -203,3 +203,37 @@ def test_account_change_recomputes_the_company_score_and_can_make_mql(users, hot
     hooks.emit("account_changed", account_id=account.pk)  # what account_update does after commit
     lead.refresh_from_db()
     assert lead.account.company_score == 60 and lead.stage == "mql"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_assignments_never_take_the_same_turn(users):
+    """Four assignments at the same moment in one pool give four different reps (the pointer row is locked)."""
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one writer at a time; the row lock matters on PostgreSQL")
+    reps = [users["is_rep"], users["is_rep2"], UserFactory(roles=["is_rep"]), UserFactory(roles=["is_rep"])]
+    ids = [rep.pk for rep in reps]
+    barrier = threading.Barrier(len(reps))
+    picked, errors = [], []
+
+    def assign():
+        try:
+            barrier.wait(timeout=10)
+            with transaction.atomic():
+                rep, _ = services.round_robin_next(pool="all", user_ids=ids)
+                picked.append(rep.pk)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=assign) for _ in reps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors
+    assert sorted(picked) == sorted(ids)
