@@ -132,6 +132,17 @@ def _check_outbound(actor: User, account: Account) -> None:
         raise PermissionDenied(_("Only inside sales plans touches on target accounts."))
 
 
+def _check_touch_owner(actor: User, touch: PlannedTouch) -> None:
+    """A planned touch is its owner's work: the owner, the owner's IS manager or an admin closes or removes it."""
+    from leadrelay.org.selectors import is_admin, team_member_ids_managed_by
+
+    if touch.owner_id == actor.pk or is_admin(actor):
+        return
+    if actor.has_role(Role.IS_MANAGER) and touch.owner_id in team_member_ids_managed_by(actor):
+        return
+    raise PermissionDenied(_("This touch is planned by another member."))
+
+
 @transaction.atomic
 def planned_touch_create(
     *,
@@ -177,6 +188,7 @@ def planned_touch_complete(
     """Mark a planned touch done; with a person on it, the touch is logged as that person's activity."""
     touch = PlannedTouch.objects.select_for_update().select_related("account", "lead").get(pk=touch.pk)
     _check_outbound(actor, touch.account)
+    _check_touch_owner(actor, touch)
     if touch.done_at is not None:
         raise Conflict(_("This touch is already done."))
     if touch.lead_id is not None:
@@ -197,6 +209,7 @@ def planned_touch_complete(
 @transaction.atomic
 def planned_touch_delete(*, actor: User, touch: PlannedTouch) -> None:
     _check_outbound(actor, touch.account)
+    _check_touch_owner(actor, touch)
     if touch.done_at is not None:
         raise Conflict(_("A done touch is kept."))
     touch.delete()

@@ -140,6 +140,9 @@ def _fs_owner(request, owner_id: int | None) -> User | None:
 @router.post("", response={201: OpportunityOut, **ERRORS}, summary="Open an opportunity")
 def create_opportunity(request, payload: OpportunityCreate):
     require_scope(request, "write")
+    if not selectors.opportunity_creatable_by(request.user):
+        # Refuse the role before judging the fields, so the answer says why.
+        raise PermissionDenied(_("Only field sales opens opportunities."))
     handoff = handoff_get_for(request.user, payload.handoff_id) if payload.handoff_id else None
     account = account_get_for(request.user, payload.account_id) if payload.account_id else None
     lead = lead_get_for(request.user, payload.lead_id) if payload.lead_id else None

@@ -111,6 +111,11 @@ def lost_reasons(*, active_only: bool = True) -> QuerySet[LostReason]:
     return qs.filter(is_active=True) if active_only else qs
 
 
+def opportunity_creatable_by(user: User) -> bool:
+    """Field sales (and admins) open opportunities; the service enforces the same rule."""
+    return user.is_authenticated and (is_admin(user) or user.has_role(Role.FS_REP, Role.FS_MANAGER))
+
+
 def fs_owner_choices(user: User) -> QuerySet[User]:
     """Whom `user` may make a deal's FS owner: itself, or its team when it manages one."""
     qs = User.objects.filter(is_active=True, role_grants__role__in=[Role.FS_REP, Role.FS_MANAGER]).distinct()
