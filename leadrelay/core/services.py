@@ -170,7 +170,8 @@ def _record_outcome(email: OutboundEmail, write) -> None:
         except (OperationalError, InterfaceError) as error:
             if connection.in_atomic_block or time.monotonic() + delay > deadline:
                 raise
-            logger.warning("email %s: recording attempt %s failed (%s); trying again", email.pk, email.attempts, error)
+            logger.warning("email %s: recording attempt %s failed (%s); trying again", email.pk, email.attempts,
+                           error)
         connection.close()
         time.sleep(delay)
         delay = min(delay * 2, 5.0)
