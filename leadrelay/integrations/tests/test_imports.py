@@ -5,7 +5,7 @@ import codecs
 import pytest
 
 from leadrelay.core.exceptions import InvalidInput, PermissionDenied
-from leadrelay.core.testing import AccountFactory, LeadFactory
+from leadrelay.core.testing import AccountFactory, LeadFactory, UserFactory
 from leadrelay.integrations import selectors, services
 from leadrelay.integrations.models import ImportJob, ImportMapping
 from leadrelay.integrations.testing import csv_bytes, outcomes, run_import, xlsx_bytes
@@ -228,19 +228,17 @@ def test_too_long_values_are_refused_with_the_field_named(users):
 
 def test_an_is_manager_cannot_change_another_teams_lead(users):
     """A lead the importer may not edit is refused with that reason; others are still imported."""
-    outsider = LeadFactory(email="theirs@x.example", owner=users["fs_rep"], fs_owner=users["fs_rep"])
-    outsider.owner = None
-    rows = [["Email", "Last Name", "Title"], ["theirs@x.example", "T", "New title"], ["mine@x.example", "M", ""]]
-    Lead.objects.filter(pk=outsider.pk).update(owner=users["is_rep2"])
-    other_team_rep = users["is_rep2"]
-    from leadrelay.org.models import Team
-
-    Team.objects.get(name="IS").members.remove(other_team_rep)
+    outsider_rep = UserFactory(username="other_team_rep", roles=["is_rep"])  # in no team of the manager
+    theirs = LeadFactory(email="theirs@x.example", owner=outsider_rep, title="Old title")
+    team_lead = LeadFactory(email="team@x.example", owner=users["is_rep2"], title="Old title")
+    rows = [["Email", "Last Name", "Title"], ["theirs@x.example", "T", "New title"], ["team@x.example", "T", "New title"],
+            ["mine@x.example", "M", ""]]
     job = run_import(users["is_manager"], csv_bytes(rows))
-    assert outcomes(job) == {2: "refused", 3: "created"}
+    assert outcomes(job) == {2: "refused", 3: "updated", 4: "created"}
     assert selectors.import_rows(job).get(number=2).messages == ["This lead already exists and you may not change it."]
-    outsider.refresh_from_db()
-    assert outsider.title != "New title"
+    theirs.refresh_from_db()
+    team_lead.refresh_from_db()
+    assert (theirs.title, team_lead.title) == ("Old title", "New title")
 
 
 def test_marketing_imports_leads_but_not_accounts_and_reps_import_nothing(users):
