@@ -21,3 +21,4 @@ class IntegrationsConfig(AppConfig):
         hooks.register("domain_event", services.on_domain_event)
         periodic.register("webhook_deliver_due", services.webhook_deliver_due, every_seconds=15)
         periodic.register("import_jobs_resume", services.import_jobs_resume, every_seconds=60)
+        periodic.register("import_uploads_purge", services.import_uploads_purge, every_seconds=3600)

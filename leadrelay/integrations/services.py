@@ -24,6 +24,7 @@ from leadrelay.integrations.models import (
     ExportRecord,
     ImportJob,
     ImportMapping,
+    ImportRow,
     ImportTarget,
     ImportUpload,
     WebhookAttempt,
@@ -112,6 +113,8 @@ def import_job_start(*, actor: User, upload: ImportUpload, mapping: dict[str, st
     _check_import(actor, upload.target)
     if upload.created_by_id != actor.pk and not is_admin(actor):
         raise PermissionDenied()
+    if not upload.size:
+        raise Conflict(_("The file is no longer kept (uploads are deleted after 30 days); upload it again."))
     mapping = {str(h): str(f or "") for h, f in (mapping or {}).items()}
     errors = import_fields.validate_mapping(upload.target, mapping, upload.headers)
     if errors:
@@ -195,6 +198,25 @@ def import_jobs_resume(*, now=None) -> int:
     ids = list(stuck[:20])
     for job_id in ids:
         _enqueue_import(job_id)
+    return len(ids)
+
+
+UPLOAD_KEPT_FOR = timedelta(days=30)
+
+
+def import_uploads_purge(*, now=None) -> int:
+    """Forget uploaded files and dry-run reports after 30 days (the worker's periodic job).
+
+    Imports keep their row-by-row report, so their error report still downloads.
+    """
+    cutoff = (now or timezone.now()) - UPLOAD_KEPT_FOR
+    old = ImportUpload.objects.filter(created_at__lt=cutoff).exclude(size=0)
+    ids = list(old.values_list("pk", flat=True)[:500])
+    if not ids:
+        return 0
+    with transaction.atomic():
+        ImportUpload.objects.filter(pk__in=ids).update(data=b"", size=0)
+        ImportRow.objects.filter(job__upload_id__in=ids, job__dry_run=True).delete()
     return len(ids)
 
 

@@ -8,7 +8,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from leadrelay.core.exceptions import InvalidInput, PermissionDenied
+from leadrelay.core.exceptions import Conflict, InvalidInput, PermissionDenied
 from leadrelay.integrations import exports, selectors, services
 from leadrelay.integrations import fields as import_fields
 from leadrelay.integrations.forms import MappingForm, UploadForm, WebhookSubscriptionForm
@@ -70,6 +70,8 @@ def import_mapping(request, upload_id: int):
     """Map each column to a field (the source's remembered mapping and known headers are proposed)."""
     _require_importer(request)
     upload = selectors.import_upload_get_for(request.user, upload_id)
+    if not upload.size:
+        raise Conflict(_("The file is no longer kept (uploads are deleted after 30 days); upload it again."))
     reader = SpreadsheetReader(upload.data, filename=upload.filename, encoding=upload.encoding,
                                file_format=upload.file_format)
     form = MappingForm(

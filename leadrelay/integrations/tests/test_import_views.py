@@ -137,3 +137,30 @@ def test_pages_speak_japanese_to_a_japanese_user(client, users):
     client.force_login(admin)
     assert "ファイルを取り込む" in client.get(reverse("integrations:imports")).content.decode()
     assert "配信ログ" in client.get(reverse("integrations:webhooks")).content.decode()
+
+
+def test_uploads_are_forgotten_after_30_days_but_import_reports_stay(client, users):
+    """The periodic purge empties old files and dry-run reports; an import's error report still downloads."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from leadrelay.integrations import selectors, services
+    from leadrelay.integrations.testing import run_import
+
+    admin = users["admin"]
+    dry = run_import(admin, csv_bytes(ROWS), dry_run=True)
+    real = run_import(admin, csv_bytes(ROWS))
+    assert services.import_uploads_purge() == 0
+    with time_machine.travel(timezone.now() + timedelta(days=31)):
+        assert services.import_uploads_purge() == 2
+    dry.upload.refresh_from_db()
+    assert dry.upload.size == 0 and bytes(dry.upload.data) == b""
+    assert not selectors.import_rows(dry).exists() and selectors.import_rows(real).count() == 3
+    client.force_login(admin)
+    assert client.get(reverse("integrations:import_mapping", args=[dry.upload.pk])).status_code == 409
+    assert client.post(reverse("integrations:import_job_run", args=[dry.pk])).status_code == 409
+    report = client.get(reverse("integrations:import_job_errors", args=[real.pk]))
+    assert "bad@@abc" in b"".join(report.streaming_content).decode("utf-8-sig")
+    assert "Import these rows" not in client.get(reverse("integrations:import_job", args=[dry.pk])).content.decode()
