@@ -186,7 +186,7 @@ def planned_touch_complete(
     *, actor: User, touch: PlannedTouch, outcome: str = "", notes: str = "", next_follow_up: date | None = None
 ) -> PlannedTouch:
     """Mark a planned touch done; with a person on it, the touch is logged as that person's activity."""
-    touch = PlannedTouch.objects.select_for_update().select_related("account", "lead").get(pk=touch.pk)
+    touch = PlannedTouch.objects.select_for_update(of=("self",)).select_related("account", "lead").get(pk=touch.pk)
     _check_outbound(actor, touch.account)
     _check_touch_owner(actor, touch)
     if touch.done_at is not None:

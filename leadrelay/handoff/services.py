@@ -117,7 +117,7 @@ def _event(
 
 def _locked(handoff: Handoff) -> Handoff:
     locked = (
-        Handoff.objects.select_for_update()
+        Handoff.objects.select_for_update(of=("self",))  # PostgreSQL locks no outer-joined (nullable) side
         .select_related("lead", "requested_by", "is_manager", "fs_manager", "fs_rep")
         .filter(pk=handoff.pk)
         .first()
@@ -475,7 +475,7 @@ def handoff_flag_overdue(*, now: datetime | None = None) -> int:
     for handoff_id in candidates:
         with transaction.atomic():
             handoff = (
-                Handoff.objects.select_for_update()
+                Handoff.objects.select_for_update(of=("self",))
                 .select_related("lead", "requested_by", "is_manager")
                 .filter(pk=handoff_id, overdue_flagged_at__isnull=True, sla_due_at__lt=now)
                 .first()

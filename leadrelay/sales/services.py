@@ -150,7 +150,7 @@ def opportunity_create(*, actor: User, name: str, account: Account | None = None
 
 def _locked(opportunity: Opportunity, actor: User) -> Opportunity:
     opportunity = (
-        Opportunity.objects.select_for_update()
+        Opportunity.objects.select_for_update(of=("self",))  # PostgreSQL locks no outer-joined (nullable) side
         .select_related("stage", "lead", "account", "pipeline", "lost_reason")
         .get(pk=opportunity.pk)
     )
