@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
+from pydantic import BaseModel
 
-from leadrelay.core.exceptions import LeadRelayError, PermissionDenied
+from leadrelay.core.exceptions import InvalidInput, LeadRelayError, PermissionDenied
 from leadrelay.org.tokens import api_token_authenticate
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -63,6 +66,41 @@ def require_scope(request: HttpRequest, scope: str) -> None:
         raise PermissionDenied(_("This token lacks the “%(scope)s” scope.") % {"scope": scope})
 
 
+def _nul_field(value, path: tuple[str, ...]) -> str | None:
+    """The dotted name of the first text in `value` holding a NUL character (which PostgreSQL cannot store)."""
+    if isinstance(value, str):
+        return (".".join(path) or "__all__") if "\x00" in value else None
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        if isinstance(key, str) and "\x00" in key:
+            return ".".join(path) or "__all__"
+        found = _nul_field(item, (*path, str(key)))
+        if found:
+            return found
+    return None
+
+
+def refuse_nul_characters(view):
+    """Refuse input holding a NUL character as invalid (422 naming the field), on every database alike."""
+
+    @wraps(view)
+    def checked(request, *args, **kwargs):
+        for name, value in kwargs.items():
+            field = _nul_field(value, () if isinstance(value, BaseModel) else (name,))
+            if field:
+                raise InvalidInput(fields={field: [_("Remove the NUL character (U+0000); it cannot be stored.")]})
+        return view(request, *args, **kwargs)
+
+    return checked
+
+
 def _field_name(loc: list) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "payload", "form")]
     return ".".join(parts) or "__all__"
@@ -78,6 +116,8 @@ def build_api() -> NinjaAPI:
         docs_url="/docs",
         openapi_url="/openapi.json",
     )
+
+    api.add_decorator(refuse_nul_characters)
 
     @api.exception_handler(LeadRelayError)
     def business_error(request, exc: LeadRelayError):

@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "leadrelay.core.middleware.UserLanguageMiddleware",
+    "leadrelay.audit.middleware.RefuseNulCharactersMiddleware",  # PostgreSQL cannot store U+0000
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
