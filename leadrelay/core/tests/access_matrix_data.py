@@ -536,6 +536,8 @@ CASES: list[Case] = [
     get("kpi:trends", "login ok ok ok ok hidden hidden"),
     get("kpi:funnel", "login ok ok ok ok hidden hidden"),
     get("kpi:targets", "login ok denied denied ok denied denied"),
+    get("kpi:dashboard", "login ok ok ok hidden denied denied", query=(("rep", Ref("user_is_rep_west")),),
+        label="(a rep outside the team)"),
     # Enablement ----------------------------------------------------------------------------------------
     get("enablement:index", MEMBERS_OK),
     get("enablement:my_programme", MEMBERS_OK),
@@ -682,6 +684,13 @@ CASES: list[Case] = [
     post("/api/v1/opportunities/{opportunity_id}/lose", "login ok denied hidden hidden hidden hidden",
          opportunity_id="opportunity_west", data={"reason_id": Ref("lost_reason"), "notes": "price"}),
     get("/api/v1/kpis", MEMBERS_OK),
+    # Another rep's numbers: its IS manager's, admin's and marketing's to read; a rep sees only its own.
+    get("/api/v1/kpis", "login ok ok hidden ok hidden hidden", query=(("rep", Ref("user_is_rep2")),),
+        label="(another rep)"),
+    get("/api/v1/kpis", "login ok ok hidden hidden hidden hidden", query=(("rep", Ref("user_is_rep_west")),),
+        label="(a rep outside the team)"),
+    get("/api/v1/kpis", "login ok ok hidden ok hidden hidden", query=(("team", Ref("team_is")),),
+        label="(a team)"),
     get("/api/v1/enablement/me", MEMBERS_OK),
     get("/api/v1/enablement/progress", MANAGERS),
     post("/api/v1/enablement/enrolments", MANAGERS,
@@ -723,6 +732,9 @@ LISTS = {
     "lead": ("leads:lead_detail", [get("leads:lead_list", MEMBERS_OK), get("/api/v1/leads", MEMBERS_OK),
                                    get("integrations:export", MEMBERS_OK, kind="leads", fmt="csv"),
                                    get("/api/v1/exports/{kind}", MEMBERS_OK, kind="leads")]),
-    "opportunity": ("sales:detail", [get("sales:list", MEMBERS_OK), get("/api/v1/opportunities", MEMBERS_OK)]),
+    "opportunity": ("sales:detail", [get("sales:list", MEMBERS_OK), get("sales:board", MEMBERS_OK),
+                                     get("/api/v1/opportunities", MEMBERS_OK)]),
+    "account": ("leads:account_detail", [get("leads:account_list", MEMBERS_OK), get("/api/v1/accounts", MEMBERS_OK),
+                                         get("integrations:export", MEMBERS_OK, kind="accounts", fmt="csv")]),
     "handoff": ("handoff:detail", [get("/api/v1/handoffs", MEMBERS_OK)]),
 }

@@ -113,13 +113,13 @@ def _has_upload(data) -> bool:
     return isinstance(data, dict) and any(isinstance(v, Upload) for v in data.values())
 
 
-def send(world: World, case: Case, role: str):
+def send(world: World, case: Case, role: str, *, token: str | None = None):
     """Make the case's request as `role`: pages with the member's session, the API with its token."""
     client = Client()
     headers = {}
     if role != ANONYMOUS:
         if case.is_api:
-            headers["HTTP_AUTHORIZATION"] = f"Bearer {world.tokens[role]}"
+            headers["HTTP_AUTHORIZATION"] = f"Bearer {token or world.tokens[role]}"
         else:
             client.cookies[settings.SESSION_COOKIE_NAME] = world.sessions[role]
     url = _url(world, case)
@@ -188,6 +188,40 @@ def test_access(world, db, case: Case, role: str):
     )
 
 
+# Token scopes ------------------------------------------------------------------------------------------
+
+
+def _first_allowed(case: Case) -> str | None:
+    return next((role for role, expected in zip(ROLES, case.expect) if expected == "ok" and role != ANONYMOUS), None)
+
+
+SCOPED_WRITES = [case for case in CASES if case.is_api and case.method != "GET" and _first_allowed(case)]
+SCOPED_READS = [case for case in CASES if case.is_api and case.method == "GET" and _first_allowed(case)]
+
+
+def _send_with_scopes(world: World, case: Case, role: str, scopes: list[str]):
+    from leadrelay.org.tokens import api_token_create
+
+    _, secret = api_token_create(user=world.users[role], name="scoped", scopes=scopes)
+    return send(world, case, role, token=secret)
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in SCOPED_WRITES])
+def test_a_read_only_token_cannot_write(world, db, case: Case):
+    """A token with only the read scope is refused every write, even for a role allowed to make it."""
+    role = _first_allowed(case)
+    response = _send_with_scopes(world, case, role, ["read"])
+    assert outcome(response) == "denied", f"{role} {case.method} {_url(world, case)}: {_explain(response)}"
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in SCOPED_READS])
+def test_an_events_only_token_cannot_read(world, db, case: Case):
+    """A token made for sending events (the website's server side) reads nothing."""
+    role = _first_allowed(case)
+    response = _send_with_scopes(world, case, role, ["events"])
+    assert outcome(response) == "denied", f"{role} {case.method} {_url(world, case)}: {_explain(response)}"
+
+
 # Lists -------------------------------------------------------------------------------------------------
 
 
@@ -210,11 +244,12 @@ def _listed(world: World, kind: str, case: Case, response, body: str, record: st
         data = json.loads(body)
         rows = data if isinstance(data, list) else data.get("results", data.get("items"))
         return any(row["id"] == pk for row in rows)
-    if "html" not in content_type:  # an export: the lead's email is in its row
-        from leadrelay.leads.models import Lead
+    if "html" not in content_type:  # an export: a lead's email, an account's name, in its row
+        from leadrelay.leads.models import Account, Lead
 
-        return f",{Lead.objects.get(pk=pk).email}," in body
-    detail = {"lead": "leads:lead_detail", "opportunity": "sales:detail"}[kind]
+        marker = Lead.objects.get(pk=pk).email if kind == "lead" else Account.objects.get(pk=pk).name
+        return f",{marker}," in body
+    detail = LISTS[kind][0]
     return f'href="{reverse(detail, args=[pk])}"' in body
 
 
