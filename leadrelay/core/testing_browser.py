@@ -28,6 +28,11 @@ Tests that use `page` or `browser` are marked `browser` automatically as well (`
 leaves them out). `live_server` runs the app in a thread of the test process, against the test
 database (transactional, so what the test creates is visible to the server).
 
+The app's strict Content-Security-Policy is enforced in these pages (so an inline script or style
+shows up in `console_errors`). It also forbids eval: `page.wait_for_function("...")` fails on the
+app's pages. Wait with locators instead: `playwright.sync_api.expect(page.locator("#bell")).to_have_text("2")`,
+`page.wait_for_selector(...)`, `page.wait_for_url(...)`, `page.expect_response(...)`.
+
 Playwright's sync API keeps an asyncio event loop current in this thread, which makes Django's
 "async unsafe" check refuse ORM calls in the test itself; the plugin sets DJANGO_ALLOW_ASYNC_UNSAFE
 once Playwright starts (the ORM is still used from one thread at a time).
