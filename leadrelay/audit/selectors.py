@@ -279,3 +279,15 @@ def audit_actors() -> QuerySet:
     from leadrelay.org.models import User
 
     return User.objects.order_by("username")
+
+
+# Consent ---------------------------------------------------------------------------------------------------------
+
+CONSENT_PANEL_LIMIT = 20
+
+
+def consent_history(lead, *, limit: int = CONSENT_PANEL_LIMIT) -> list:
+    """The lead's consent records, newest first, with who recorded them."""
+    from leadrelay.leads.models import ConsentRecord
+
+    return list(ConsentRecord.objects.filter(lead=lead).select_related("actor").order_by("-at", "-id")[:limit])

@@ -118,3 +118,8 @@ def retention_set(request, site_id: int):
             for msg in msgs:
                 messages.error(request, f"{row.name}: {msg}")
     return redirect("audit:retention")
+
+
+def lead_consent_panel(*, request, record) -> dict | None:
+    """The "Consent" panel of the lead page: the current answers and how each was given (the page checked access)."""
+    return {"lead": record, "consents": selectors.consent_history(record)}

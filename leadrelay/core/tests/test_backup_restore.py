@@ -179,3 +179,12 @@ def test_a_failed_backup_leaves_no_file_under_the_chosen_name(tmp_path, monkeypa
     with pytest.raises(OSError):
         backup_module.backup(tmp_path / "out.sqlite3")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_postgresql_client_programs_are_named_with_how_to_install_them(monkeypatch):
+    from leadrelay.audit import backup as backup_module
+    from leadrelay.audit.backup import BackupError
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(BackupError, match=r"pg_dump was not found\. Install the PostgreSQL client programs"):
+        backup_module._binary("pg_dump")

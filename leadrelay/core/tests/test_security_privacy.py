@@ -279,3 +279,20 @@ def test_a_persons_export_and_erasure_appear_in_the_audit_log(client, users):
     actions = [row.action for row in rows]
     assert "lead_exported" in actions and "lead_erased" in actions
     assert all("person@example.co.jp" not in row.summary for row in rows)
+
+
+def test_the_lead_page_shows_the_consent_history(client, users):
+    """Whoever may open the lead sees the current answers and each grant or withdrawal with its source."""
+    rep = users["is_rep"]
+    lead = LeadFactory(owner=rep, consent_email=False)
+    with time_machine.travel(NOW, tick=False):
+        leads.lead_record_consent(actor=None, lead=lead, kind="email", granted=True, source="form",
+                                  note="Seminar sign-up, newsletter box ticked")
+    with time_machine.travel(NOW + dt.timedelta(days=1), tick=False):
+        leads.lead_record_consent(actor=rep, lead=lead, kind="tracking", granted=False, source="ui")
+    client.force_login(rep)
+    page = client.get(reverse("leads:lead_detail", args=[lead.pk])).content.decode()
+    panel = page[page.index('id="consent"'):]
+    assert "Email consent granted (Inquiry form)" in panel and "Seminar sign-up, newsletter box ticked" in panel
+    assert "Tracking consent withdrawn (Entered by a member)" in panel and rep.display_name in panel
+    assert panel.index("Tracking consent withdrawn") < panel.index("Email consent granted")  # newest first
