@@ -29,8 +29,9 @@ SMTP server is down for a while. Then, after a bounded wait for the queues to dr
 - nothing stuck: no email pending or retrying, no event of a known lead left unscored, no RQ job queued,
   started or overdue in the scheduler.
 
-The exit status is 1 when a check fails (2 when the run itself could not be set up). Processes, the
-scratch database and the Redis database are cleaned up whatever happens (`--keep` keeps the logs).
+The exit status is 1 when a check fails, 2 when the run could not be completed (set-up failed, an error,
+SIGTERM). Processes, the scratch database and the Redis database are cleaned up whatever happens
+(`--keep` keeps the logs, `--keep-database` the database).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -410,6 +412,7 @@ class Harness:
         self.web: list = []
         self.workers: list[Process] = []
         self.worker_lock = threading.Lock()
+        self.abandoned: set[bytes] = set()  # started-registry entries of killed workers
         self.faults = FaultLog()
 
     # -- set-up --
@@ -487,13 +490,14 @@ class Harness:
         """SIGKILL every worker's process group, at a moment when RQ jobs are running (waiting up to `wait`
         seconds for one: a worker just restarted may still be booting)."""
         deadline = time.monotonic() + wait
-        running = running_jobs(self.redis_url)
+        running = len(started_entries(self.redis_url) - self.abandoned)
         while running == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
-            running = running_jobs(self.redis_url)
+            running = len(started_entries(self.redis_url) - self.abandoned)
         with self.worker_lock:
             for process in self.workers:
                 process.kill()
+        self.abandoned = started_entries(self.redis_url)  # the killed workers' jobs, not running any more
         at = time.monotonic() - load_start
         self.faults.worker_kills.append((at, running))
         log(f"fault: SIGKILL to {len(self.workers)} worker(s) with their RQ workers and work horses "
@@ -576,13 +580,15 @@ def run_faults(harness: Harness, *, load_start: float, duration: float, stop: th
 # Checks ---------------------------------------------------------------------------------------------------
 
 
-def running_jobs(redis_url: str) -> int:
-    """RQ jobs in the started registries now (no clean-up: a dead worker's job still counts)."""
+def started_entries(redis_url: str) -> set[bytes]:
+    """The started registries' entries (job and execution ids) now, including those of killed workers,
+    which stay until RQ's clean-up."""
     import redis
     from rq import Queue
 
     connection = redis.Redis.from_url(redis_url)
-    return sum(connection.zcard(Queue(name, connection=connection).started_job_registry.key) for name in QUEUES)
+    return {entry for name in QUEUES
+            for entry in connection.zrange(Queue(name, connection=connection).started_job_registry.key, 0, -1)}
 
 
 def rq_state(redis_url: str) -> dict[str, int]:
@@ -794,7 +800,7 @@ def parse_args(argv: list[str] | None = None):
     return args
 
 
-def setup_records(visitors_planned: int, smtp_host: str) -> tuple[str, str, int, list[str]]:
+def setup_records(visitors_planned: int) -> tuple[str, str, int, list[str]]:
     """The organisation the alerts go to, target companies, a site and its form. Returns (site key, form
     key, form pk, target email domains)."""
     from leadrelay.leads.services import account_create
@@ -846,7 +852,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, interrupted)
     try:
         harness.setup()
-        site_key, form_key, form_pk, domains = setup_records(args.size, "127.0.0.1")
+        site_key, form_key, form_pk, domains = setup_records(args.size)
         from django.db import connections
 
         connections.close_all()
@@ -914,6 +920,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as error:
         failed_setup = True
         log(f"interrupted ({error})")
+    except Exception:  # noqa: BLE001 - reported, then everything is cleaned up
+        failed_setup = True
+        traceback.print_exc()
     finally:
         failures = [check for check in checks if not check.ok]
         if failures or failed_setup:
