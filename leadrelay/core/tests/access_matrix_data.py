@@ -726,15 +726,32 @@ CASES: list[Case] = [
 ]
 
 # Lists must agree with the detail rows above: a record whose page a role may open is in that role's
-# lists and exports, and a record hidden from it is in none of them. Each entry: the kind of record, the
-# detail route whose rows say who may see which record, and the lists to read.
+# lists and exports, and a record hidden from it is in none of them. Each kind of record: the detail
+# route whose rows say who may see which record, the lists that show every record the role may open, and
+# pages that show some of them (queues, inboxes, panels), where a hidden record must never appear.
 LISTS = {
-    "lead": ("leads:lead_detail", [get("leads:lead_list", MEMBERS_OK), get("/api/v1/leads", MEMBERS_OK),
-                                   get("integrations:export", MEMBERS_OK, kind="leads", fmt="csv"),
-                                   get("/api/v1/exports/{kind}", MEMBERS_OK, kind="leads")]),
-    "opportunity": ("sales:detail", [get("sales:list", MEMBERS_OK), get("sales:board", MEMBERS_OK),
-                                     get("/api/v1/opportunities", MEMBERS_OK)]),
-    "account": ("leads:account_detail", [get("leads:account_list", MEMBERS_OK), get("/api/v1/accounts", MEMBERS_OK),
-                                         get("integrations:export", MEMBERS_OK, kind="accounts", fmt="csv")]),
-    "handoff": ("handoff:detail", [get("/api/v1/handoffs", MEMBERS_OK)]),
+    "lead": ("leads:lead_detail",
+             [get("leads:lead_list", MEMBERS_OK), get("/api/v1/leads", MEMBERS_OK),
+              get("integrations:export", MEMBERS_OK, kind="leads", fmt="csv"),
+              get("/api/v1/exports/{kind}", MEMBERS_OK, kind="leads")],
+             [get("home", MEMBERS_OK), get("desk:queue", IS_DESK), get("handoff:mine", MEMBERS_OK),
+              get("handoff:inbox", "login ok denied denied ok denied ok"), get("sales:handed_over", MEMBERS_OK),
+              get("kpi:me", "login denied denied ok ok denied denied"),
+              get("leads:account_detail", "login ok ok ok ok hidden ok", account_id="account_target"),
+              get("desk:account", "login ok ok ok ok denied denied", account_id="account_target"),
+              get("handoff:meeting", MEMBERS_OK), get("sales:board", MEMBERS_OK), get("sales:list", MEMBERS_OK),
+              get("notifications", MEMBERS_OK)]),
+    "opportunity": ("sales:detail",
+                    [get("sales:list", MEMBERS_OK), get("sales:board", MEMBERS_OK),
+                     get("/api/v1/opportunities", MEMBERS_OK)],
+                    [get("sales:handed_over", MEMBERS_OK), get("sales:loss_review", MEMBERS_OK),
+                     get("leads:lead_detail", "login ok ok ok ok ok ok", lead_id="lead_fs_rep")]),
+    "handoff": ("handoff:detail",
+                [get("/api/v1/handoffs", MEMBERS_OK)],
+                [get("handoff:mine", MEMBERS_OK), get("handoff:inbox", "login ok denied denied ok denied ok"),
+                 get("home", MEMBERS_OK), get("leads:lead_detail", "login ok ok ok ok ok ok", lead_id="lead_fs_rep")]),
+    "account": ("leads:account_detail",
+                [get("leads:account_list", MEMBERS_OK), get("/api/v1/accounts", MEMBERS_OK),
+                 get("integrations:export", MEMBERS_OK, kind="accounts", fmt="csv")],
+                [get("desk:accounts", "login ok ok ok ok denied denied")]),
 }

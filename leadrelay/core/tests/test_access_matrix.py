@@ -249,26 +249,46 @@ def _listed(world: World, kind: str, case: Case, response, body: str, record: st
 
         marker = Lead.objects.get(pk=pk).email if kind == "lead" else Account.objects.get(pk=pk).name
         return f",{marker}," in body
-    detail = LISTS[kind][0]
-    return f'href="{reverse(detail, args=[pk])}"' in body
+    detail = LISTS[kind][0]  # pages link a record by its detail URL
+    return re.search(f'href="{re.escape(reverse(detail, args=[pk]))}(?:[?#][^"]*)?"', body) is not None
+
+
+def _body(response) -> str:
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    return content.decode("utf-8-sig", "replace")
 
 
 @pytest.mark.parametrize(
     ("kind", "case", "role"),
     [pytest.param(kind, case, role, id=f"{kind} {case.id} | {role}")
-     for kind, (_, lists) in LISTS.items() for case in lists for role in ROLES if role != ANONYMOUS],
+     for kind, (_, lists, _pages) in LISTS.items() for case in lists for role in ROLES if role != ANONYMOUS],
 )
 def test_lists_show_exactly_what_the_role_may_open(world, db, kind: str, case: Case, role: str):
     """Lists and exports show a role the records it may open, and none of the others' records."""
     response = send(world, case, role)
     assert outcome(response) == "ok", _explain(response)
-    content = b"".join(response.streaming_content) if response.streaming else response.content
-    body = content.decode("utf-8-sig", "replace")
+    body = _body(response)
     wrong = []
     for record, visible_to in _visibility(kind).items():
         if role in visible_to and _listed(world, kind, case, response, body, record) != visible_to[role]:
             wrong.append(f"{record} {'missing' if visible_to[role] else 'shown'}")
     assert not wrong, f"{role} {case.method} {_url(world, case)}: {', '.join(wrong)}"
+
+
+@pytest.mark.parametrize(
+    ("kind", "case", "role"),
+    [pytest.param(kind, case, role, id=f"{kind} {case.id} | {role}")
+     for kind, (_, _lists, pages) in LISTS.items() for case in pages for role in ROLES
+     if case.expect[ROLES.index(role)] == "ok"],
+)
+def test_pages_never_link_a_hidden_record(world, db, kind: str, case: Case, role: str):
+    """Queues, inboxes, dashboards and record panels never show a role a record hidden from it."""
+    response = send(world, case, role)
+    assert outcome(response) == "ok", _explain(response)
+    body = _body(response)
+    shown = [record for record, visible_to in _visibility(kind).items()
+             if visible_to.get(role) is False and _listed(world, kind, case, response, body, record)]
+    assert not shown, f"{role} {case.method} {_url(world, case)} shows {kind}s hidden from it: {shown}"
 
 
 # Completeness ------------------------------------------------------------------------------------------
