@@ -217,10 +217,11 @@ def build_world() -> World:
 # path parameters name, an optional body, and the outcome expected for each role, in this column order:
 ROLES = (ANONYMOUS, "admin", "marketing", "is_rep", "is_manager", "fs_rep", "fs_manager")
 #
-# Outcomes: ok (2xx, or a redirect that is not to the login page), login (redirected to log in, or 401
-# from the API), denied (403), hidden (404: the record is outside the member's access, never revealed),
-# invalid (400/422: past the access check, the body was refused), conflict (409: allowed, but the
-# record's state refuses the move).
+# Outcomes: ok (2xx, or a redirect that is not to the login page; a page's GET is judged where its
+# redirects land), login (sent to log in, or 401 from the API), denied (403), hidden (404: the record is
+# outside the member's access, never revealed), invalid (400/422, or a posted form shown again with its
+# errors: past the access check, the body was refused), conflict (409: allowed, but the record's state
+# refuses the move).
 OUTCOMES = frozenset({"ok", "login", "denied", "hidden", "invalid", "conflict"})
 
 

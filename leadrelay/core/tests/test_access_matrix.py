@@ -36,8 +36,6 @@ from leadrelay.core.tests.access_matrix_data import (
     build_world,
 )
 
-API_ROOT = "/api/v1"
-
 # URL patterns the matrix does not walk row by row, each with the reason. Every other pattern must have
 # a row in CASES (see test_every_page_is_in_the_matrix).
 SKIPPED_PAGES = {
@@ -344,7 +342,7 @@ def test_every_api_operation_is_in_the_matrix():
     assert not stale, f"the matrix lists API operations that no longer exist: {stale}"
 
 
-def test_every_case_names_known_records(world):
+def test_every_case_names_known_records(world, db):
     """A row that names a record the world does not make is a typo, not a passing test."""
     for case in CASES:
         for name, value in case.args:
