@@ -96,6 +96,7 @@ def account_create(*, actor: User | None, name: str, **fields: Any) -> Account:
     AccountHistory.objects.create(
         account=account, actor=actor, at=timezone.now(), changes={"created": True}, reason=""
     )
+    transaction.on_commit(lambda: _account_changed(account.pk))
     return account
 
 
