@@ -306,6 +306,18 @@ def account_touches_planned(account: Account) -> QuerySet[PlannedTouch]:
     )
 
 
+def planned_touches_closable_by(user: User, touches: Iterable[PlannedTouch]) -> set[int]:
+    """Ids of the touches `user` may mark done or remove: its own, its IS team's when it manages one, all for
+    admins. Planning is shared on a target account; closing another rep's planned work is not."""
+    touches = list(touches)
+    if is_admin(user):
+        return {t.pk for t in touches}
+    owners = {user.pk}
+    if user.has_role(Role.IS_MANAGER):
+        owners |= team_member_ids_managed_by(user)
+    return {t.pk for t in touches if t.owner_id in owners}
+
+
 def planned_touch_get_for(user: User, touch_id: int) -> PlannedTouch:
     touch = (
         PlannedTouch.objects.select_related("account", "lead")

@@ -133,14 +133,10 @@ def _check_outbound(actor: User, account: Account) -> None:
 
 
 def _check_touch_owner(actor: User, touch: PlannedTouch) -> None:
-    """A planned touch is its owner's work: the owner, the owner's IS manager or an admin closes or removes it."""
-    from leadrelay.org.selectors import is_admin, team_member_ids_managed_by
+    from leadrelay.desk.selectors import planned_touches_closable_by
 
-    if touch.owner_id == actor.pk or is_admin(actor):
-        return
-    if actor.has_role(Role.IS_MANAGER) and touch.owner_id in team_member_ids_managed_by(actor):
-        return
-    raise PermissionDenied(_("This touch is planned by another member."))
+    if touch.pk not in planned_touches_closable_by(actor, [touch]):
+        raise PermissionDenied(_("This touch is planned by another member."))
 
 
 @transaction.atomic

@@ -330,6 +330,7 @@ def account_detail(request, account_id: int):
                 else:
                     messages.success(request, _("Account saved."))
                     return redirect("desk:account", account_id=account.pk)
+    planned = list(selectors.account_touches_planned(account))
     return render(
         request,
         "desk/account_detail.html",
@@ -339,7 +340,8 @@ def account_detail(request, account_id: int):
             "account_form": account_form,
             "touch_form": touch_form,
             "people": people,
-            "planned": selectors.account_touches_planned(account),
+            "planned": planned,
+            "closable": selectors.planned_touches_closable_by(request.user, planned) if can_edit else set(),
             "done": selectors.account_touches_done(request.user, account),
             "today": timezone.localdate(),
             "call_outcomes": [(v, label) for v, label in Activity.Outcome.choices if v in OUTCOMES_BY_KIND["call"]],

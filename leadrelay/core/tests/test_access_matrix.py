@@ -403,3 +403,15 @@ def test_public_tracking_edge_needs_no_login(world, db):
                             HTTP_USER_AGENT=BROWSER_UA)
     assert outcome(response) in ("ok", "invalid"), _explain(response)
     assert response.status_code != 401 and "/login/" not in response.get("Location", "")
+
+
+@pytest.mark.parametrize(("role", "offered"), [
+    ("is_rep", {"touch_is_rep"}), ("is_manager", {"touch_is_rep", "touch_is_rep2"}), ("marketing", set()),
+])
+def test_target_account_offers_to_close_only_the_touches_the_member_may_close(world, db, role, offered):
+    """The account page shows "Mark done" only on touches the member may close (the service refuses the rest)."""
+    case = next(c for c in CASES if c.route == "desk:account" and c.method == "GET")
+    body = _body(send(world, case, role))
+    shown = {name for name in ("touch_is_rep", "touch_is_rep2")
+             if f'action="{reverse("desk:touch_done", args=[world[name]])}"' in body}
+    assert shown == offered
