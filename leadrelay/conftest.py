@@ -8,6 +8,26 @@ from leadrelay.org.models import Role, Team
 pytest_plugins = ["leadrelay.core.testing_browser", "leadrelay.core.testing_smtp"]
 
 
+def pytest_collection_modifyitems(items):
+    """Transactional tests (live_server, browser, transaction=True) end by emptying every table, which would
+    also remove what the data migrations installed (the charter, pipeline, lost reasons, scoring rules, the
+    default programme) for the tests that follow; restore it after them with a serialized rollback."""
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        marker = item.get_closest_marker("django_db")
+        transactional = "live_server" in names or "transactional_db" in names or (
+            marker is not None and marker.kwargs.get("transaction")
+        )
+        if not transactional:
+            continue
+        if marker is not None:
+            if not marker.kwargs.get("serialized_rollback"):
+                item.add_marker(pytest.mark.django_db(*marker.args, **{**marker.kwargs, "serialized_rollback": True}),
+                                append=False)
+        elif "django_db_serialized_rollback" not in names:
+            names.append("django_db_serialized_rollback")
+
+
 @pytest.fixture
 def users(db):
     """One user per role, with an IS team and an FS team managed by the managers."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import wraps
+from typing import Annotated
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -10,7 +11,7 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from leadrelay.core.exceptions import InvalidInput, LeadRelayError, PermissionDenied
 from leadrelay.org.tokens import api_token_authenticate
@@ -29,6 +30,10 @@ class ErrorOut(Schema):
 # The refusals any operation may answer with (core.exceptions mapped below); routers document them with
 # `response={200: ThingOut, **ERRORS}`.
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+# Paging: no list is that long, and a larger number would overflow the databases' integers.
+MAX_OFFSET = 1_000_000_000
+Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET)]
 
 
 class TokenAuth(HttpBearer):
@@ -130,6 +135,11 @@ def build_api() -> NinjaAPI:
             fields.setdefault(_field_name(list(error.get("loc", []))), []).append(str(error.get("msg", "")))
         body = {"code": "invalid", "detail": _("Some fields are not valid."), "fields": fields}
         return api.create_response(request, body, status=422)
+
+    @api.exception_handler(OverflowError)
+    def number_out_of_range(request, exc: OverflowError):
+        # An id or number beyond what the database stores (e.g. /leads/99999999999999999999): no such record.
+        return api.create_response(request, {"code": "not_found", "detail": _("Not found.")}, status=404)
 
     @api.exception_handler(AuthenticationError)
     def auth_error(request, exc):

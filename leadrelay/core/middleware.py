@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from leadrelay.core.exceptions import LeadRelayError
+from leadrelay.core.exceptions import LeadRelayError, NotFound
 
 LANGUAGE_COOKIE = settings.LANGUAGE_COOKIE_NAME
 logger = logging.getLogger(__name__)
@@ -49,6 +49,8 @@ class ActivateUserLanguageMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, LeadRelayError):
             return render(request, "core/error.html", {"error": exception}, status=exception.status)
+        if isinstance(exception, OverflowError):  # an id beyond what the database stores: no such record
+            return render(request, "core/error.html", {"error": NotFound()}, status=404)
         return None
 
 

@@ -10,7 +10,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
 
-from leadrelay.core.api import require_scope
+from leadrelay.core.api import Offset, require_scope
 from leadrelay.core.exceptions import InvalidInput, PermissionDenied
 from leadrelay.integrations import exports, selectors, services
 from leadrelay.integrations.models import ImportJob, ImportRow
@@ -135,7 +135,7 @@ def import_get(request, job_id: int):
 
 class RowFilters(Schema):
     action: str = Field("", description="created, updated, merged or refused")
-    offset: int = Field(0, ge=0)
+    offset: Offset = 0
     limit: int = Field(100, ge=1, le=1000)
 
 

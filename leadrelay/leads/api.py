@@ -16,7 +16,7 @@ from ninja import Field, Query, Router, Schema
 from pydantic import AfterValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 
-from leadrelay.core.api import ERRORS, require_scope
+from leadrelay.core.api import Offset, ERRORS, require_scope
 from leadrelay.core.exceptions import InvalidInput, NotFound, PermissionDenied
 from leadrelay.leads import selectors, services
 from leadrelay.leads.lifecycle import Stage
@@ -101,7 +101,7 @@ class AccountFilters(Schema):
     business_model: Account.BusinessModel | None = None
     customer: bool | None = None
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0)
+    offset: Offset = 0
 
 
 class AccountCreate(InputSchema):
@@ -249,7 +249,7 @@ class LeadFilters(Schema):
     industry: str = Field("", max_length=100)
     order: Literal["-created_at", "created_at", "-updated_at", "-behaviour_score", "last_name", "email"] = "-created_at"
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0)
+    offset: Offset = 0
 
 
 class LeadCreate(InputSchema):

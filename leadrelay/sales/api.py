@@ -9,7 +9,7 @@ from typing import Literal
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
-from leadrelay.core.api import require_scope
+from leadrelay.core.api import Offset, require_scope
 from leadrelay.core.exceptions import InvalidInput, PermissionDenied
 from leadrelay.handoff.selectors import handoff_get_for
 from leadrelay.leads.selectors import account_get_for, lead_get_for
@@ -112,7 +112,7 @@ class OpportunityFilters(Schema):
     owner_id: int | None = None
     q: str = Field("", max_length=200)
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0)
+    offset: Offset = 0
 
 
 @router.get("", response={200: OpportunityPage, **ERRORS}, summary="List opportunities")

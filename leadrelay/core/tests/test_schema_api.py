@@ -43,6 +43,21 @@ def _schema():
     return schemathesis.openapi.from_wsgi(SCHEMA_PATH, application)
 
 
+@pytest.fixture(autouse=True)
+def keep_the_test_connection():
+    """Calling the WSGI application directly (not through Django's test client) fires request_started and
+    request_finished, whose close_old_connections would close the test's own connection mid-transaction;
+    disconnect it as the test client does."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def dataset(users, api_token_for):
     """A small organisation's records, and an admin token with every scope: {name: id} plus `headers`."""
