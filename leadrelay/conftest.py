@@ -8,24 +8,32 @@ from leadrelay.org.models import Role, Team
 pytest_plugins = ["leadrelay.core.testing_browser", "leadrelay.core.testing_smtp"]
 
 
-def pytest_collection_modifyitems(items):
-    """Transactional tests (live_server, browser, transaction=True) end by emptying every table, which would
-    also remove what the data migrations installed (the charter, pipeline, lost reasons, scoring rules, the
-    default programme) for the tests that follow; restore it after them with a serialized rollback."""
-    for item in items:
-        names = getattr(item, "fixturenames", ())
-        marker = item.get_closest_marker("django_db")
-        transactional = "live_server" in names or "transactional_db" in names or (
-            marker is not None and marker.kwargs.get("transaction")
-        )
-        if not transactional:
-            continue
-        if marker is not None:
-            if not marker.kwargs.get("serialized_rollback"):
-                item.add_marker(pytest.mark.django_db(*marker.args, **{**marker.kwargs, "serialized_rollback": True}),
-                                append=False)
-        elif "django_db_serialized_rollback" not in names:
-            names.append("django_db_serialized_rollback")
+# What the data migrations install (the charter, default pipeline and lost reasons, default scoring rules,
+# default onboarding programme). A transactional test (live_server, browser, transaction=True) ends by
+# emptying every table, so each database test first puts back whatever is missing; each function is
+# idempotent.
+DEFAULT_DATA = (
+    ("leadrelay.org.migrations.0002_default_charter", "create_default_charter"),
+    ("leadrelay.sales.migrations.0002_default_pipeline", "create"),
+    ("leadrelay.scoring.migrations.0002_default_ruleset", "load_defaults"),
+    ("leadrelay.enablement.migrations.0002_default_programme", "create_default_programme"),
+)
+
+
+@pytest.fixture(autouse=True)
+def _default_data(request):
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None and not {"db", "transactional_db", "live_server"} & set(request.fixturenames):
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")
+    from importlib import import_module
+
+    from django.apps import apps
+
+    for module, function in DEFAULT_DATA:
+        getattr(import_module(module), function)(apps, None)
+    yield
 
 
 @pytest.fixture
