@@ -63,7 +63,8 @@ def _temporary_beside(path: Path) -> Path:
 
 
 def _sqlite_tables(db: sqlite3.Connection) -> int:
-    return db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").fetchone()[0]
+    sql = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    return db.execute(sql).fetchone()[0]
 
 
 def sqlite_copy(source: sqlite3.Connection, target_path: Path) -> int:
@@ -117,7 +118,8 @@ def restore(source: Path, *, alias: str = "default", replace: bool = False) -> O
     source = Path(source).resolve()
     kind = file_kind(source)
     if kind != engine:
-        raise BackupError(f"{source} is a {kind} backup but the database is {engine}; restore it into a {kind} database.")
+        raise BackupError(f"{source} is a {kind} backup but the database is {engine}; "
+                          f"restore it into a {kind} database.")
     if not replace and target_has_tables(alias):
         raise BackupError("The database is not empty. Restore into an empty database, or pass --replace to "
                           "replace everything in it with the backup.")

@@ -45,7 +45,8 @@ class AuditEntry(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    actor_name = models.CharField(max_length=150, blank=True)  # kept if the member is deleted; the typed name for failed sign-ins
+    # Kept if the member is deleted; for a failed sign-in, the name that was typed.
+    actor_name = models.CharField(max_length=150, blank=True)
     action = models.CharField(max_length=30, choices=Action.choices, db_index=True)
     object_type = models.CharField(max_length=60, blank=True)  # "leads.lead", "org.user", ...
     object_id = models.CharField(max_length=64, blank=True)
@@ -77,6 +78,9 @@ class LoginFailure(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["scope", "key", "at"]), models.Index(fields=["at"])]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.at:%Y-%m-%d %H:%M}"
 
 
 class RetentionPolicy(models.Model):

@@ -61,8 +61,9 @@ def months_before(moment: datetime, months: int) -> datetime:
 
 
 def retention_policy_for(site) -> RetentionPolicy | None:
-    qs = RetentionPolicy.objects.filter(site__isnull=True) if site is None else RetentionPolicy.objects.filter(site=site)
-    return qs.first()
+    if site is None:
+        return RetentionPolicy.objects.filter(site__isnull=True).first()
+    return RetentionPolicy.objects.filter(site=site).first()
 
 
 @dataclass
@@ -77,7 +78,8 @@ def retention_overview() -> list[RetentionRow]:
     from leadrelay.tracking.models import Site
 
     policies = {p.site_id: p for p in RetentionPolicy.objects.select_related("updated_by")}
-    rows = [RetentionRow(site=site, name=site.name, policy=policies.get(site.pk)) for site in Site.objects.order_by("name")]
+    rows = [RetentionRow(site=site, name=site.name, policy=policies.get(site.pk))
+            for site in Site.objects.order_by("name")]
     rows.append(RetentionRow(site=None, name=_("Events from the API and webinar imports"), policy=policies.get(None)))
     return rows
 

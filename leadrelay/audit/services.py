@@ -65,9 +65,10 @@ def request_ip(request) -> str:
 def login_failure_record(*, username: str, ip: str, now: datetime | None = None) -> None:
     """Count one failed sign-in against the typed username and against the address."""
     now = now or timezone.now()
-    rows = [LoginFailure(scope=LoginFailure.Scope.USERNAME, key=login_key(LoginFailure.Scope.USERNAME, username), at=now)]
+    scope = LoginFailure.Scope
+    rows = [LoginFailure(scope=scope.USERNAME, key=login_key(scope.USERNAME, username), at=now)]
     if ip:
-        rows.append(LoginFailure(scope=LoginFailure.Scope.IP, key=login_key(LoginFailure.Scope.IP, ip), at=now))
+        rows.append(LoginFailure(scope=scope.IP, key=login_key(scope.IP, ip), at=now))
     LoginFailure.objects.bulk_create(rows)
 
 

@@ -7,60 +7,122 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tracking', '0002_ingest_forms_webinars'),
+        ("tracking", "0002_ingest_forms_webinars"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LoginFailure',
+            name="LoginFailure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope', models.CharField(choices=[('username', 'Username'), ('ip', 'IP address')], max_length=10)),
-                ('key', models.CharField(max_length=64)),
-                ('at', models.DateTimeField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("scope", models.CharField(choices=[("username", "Username"), ("ip", "IP address")], max_length=10)),
+                ("key", models.CharField(max_length=64)),
+                ("at", models.DateTimeField()),
             ],
             options={
-                'indexes': [models.Index(fields=['scope', 'key', 'at'], name='audit_login_scope_0fc43d_idx'), models.Index(fields=['at'], name='audit_login_at_46067e_idx')],
+                "indexes": [
+                    models.Index(fields=["scope", "key", "at"], name="audit_login_scope_0fc43d_idx"),
+                    models.Index(fields=["at"], name="audit_login_at_46067e_idx"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='AuditEntry',
+            name="AuditEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('actor_name', models.CharField(blank=True, max_length=150)),
-                ('action', models.CharField(choices=[('login', 'Signed in'), ('login_failed', 'Sign-in failed'), ('login_blocked', 'Sign-in refused (too many failures)'), ('member_created', 'Member added'), ('roles_changed', 'Roles changed'), ('token_created', 'API token created'), ('token_revoked', 'API token revoked'), ('charter_edited', 'Charter edited'), ('lead_erased', 'Personal data erased'), ('retention', 'Old events deleted (retention)'), ('retention_policy', 'Retention changed'), ('export', 'List exported'), ('lead_exported', 'Personal data exported'), ('lead_changed', 'Lead fields changed'), ('account_changed', 'Account changed'), ('consent', 'Consent granted or withdrawn')], db_index=True, max_length=30)),
-                ('object_type', models.CharField(blank=True, max_length=60)),
-                ('object_id', models.CharField(blank=True, max_length=64)),
-                ('summary', models.CharField(blank=True, max_length=500)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('at', models.DateTimeField(db_index=True)),
-                ('ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("actor_name", models.CharField(blank=True, max_length=150)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("login", "Signed in"),
+                            ("login_failed", "Sign-in failed"),
+                            ("login_blocked", "Sign-in refused (too many failures)"),
+                            ("member_created", "Member added"),
+                            ("roles_changed", "Roles changed"),
+                            ("token_created", "API token created"),
+                            ("token_revoked", "API token revoked"),
+                            ("charter_edited", "Charter edited"),
+                            ("lead_erased", "Personal data erased"),
+                            ("retention", "Old events deleted (retention)"),
+                            ("retention_policy", "Retention changed"),
+                            ("export", "List exported"),
+                            ("lead_exported", "Personal data exported"),
+                            ("lead_changed", "Lead fields changed"),
+                            ("account_changed", "Account changed"),
+                            ("consent", "Consent granted or withdrawn"),
+                        ],
+                        db_index=True,
+                        max_length=30,
+                    ),
+                ),
+                ("object_type", models.CharField(blank=True, max_length=60)),
+                ("object_id", models.CharField(blank=True, max_length=64)),
+                ("summary", models.CharField(blank=True, max_length=500)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                ("at", models.DateTimeField(db_index=True)),
+                ("ip", models.GenericIPAddressField(blank=True, null=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'audit entry',
-                'verbose_name_plural': 'audit entries',
-                'ordering': ['-at', '-id'],
-                'indexes': [models.Index(fields=['actor', 'at'], name='audit_audit_actor_i_bbfd3b_idx'), models.Index(fields=['object_type', 'object_id'], name='audit_audit_object__3eefc4_idx')],
+                "verbose_name": "audit entry",
+                "verbose_name_plural": "audit entries",
+                "ordering": ["-at", "-id"],
+                "indexes": [
+                    models.Index(fields=["actor", "at"], name="audit_audit_actor_i_bbfd3b_idx"),
+                    models.Index(fields=["object_type", "object_id"], name="audit_audit_object__3eefc4_idx"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='RetentionPolicy',
+            name="RetentionPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('months', models.PositiveSmallIntegerField(verbose_name='keep raw events for (months)')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('last_run_at', models.DateTimeField(blank=True, null=True)),
-                ('site', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tracking.site', verbose_name='site')),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("months", models.PositiveSmallIntegerField(verbose_name="keep raw events for (months)")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("last_run_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "site",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="tracking.site",
+                        verbose_name="site",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(django.db.models.functions.comparison.Coalesce('site', 0), name='audit_retentionpolicy_one_per_site')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        django.db.models.functions.comparison.Coalesce("site", 0),
+                        name="audit_retentionpolicy_one_per_site",
+                    )
+                ],
             },
         ),
     ]

@@ -16,7 +16,8 @@ from leadrelay.audit.services import audit_record
 from leadrelay.core.testing import AccountFactory, LeadFactory
 from leadrelay.integrations.models import ExportRecord
 from leadrelay.leads import services as leads
-from leadrelay.org import charter, services as org, tokens
+from leadrelay.org import charter, tokens
+from leadrelay.org import services as org
 from leadrelay.org.models import CharterPage, Role
 from leadrelay.tracking import services as tracking
 
@@ -110,7 +111,8 @@ def test_log_pages_newest_first(client, users):
     admin = users["admin"]
     start = timezone.now() - timedelta(days=2)
     for minute in range(70):
-        audit_record(actor=admin, action=Action.RETENTION, summary=f"run {minute}", at=start + timedelta(minutes=minute))
+        audit_record(actor=admin, action=Action.RETENTION, summary=f"run {minute}",
+                     at=start + timedelta(minutes=minute))
     client.force_login(admin)
     first = client.get(reverse("audit:log"), {"action": "retention"})
     assert first.context["page"].paginator.count == 70

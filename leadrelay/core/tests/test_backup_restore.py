@@ -10,7 +10,6 @@ import sqlite3
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -102,8 +101,8 @@ def test_postgresql_backup_restores_into_an_empty_scratch_database(transactional
     with connection.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{scratch}"')
     try:
-        url = (f"postgres://{quote(db['USER'], safe='')}:{quote(db['PASSWORD'] or '', safe='')}@{db['HOST'] or 'localhost'}"
-               f":{db['PORT'] or 5432}/{scratch}")
+        credentials = f"{quote(db['USER'], safe='')}:{quote(db['PASSWORD'] or '', safe='')}"
+        url = f"postgres://{credentials}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{scratch}"
         env = {"DATABASE_URL": url, "LEADRELAY_DATA_DIR": str(tmp_path)}
         restored = manage("restore", str(backup_file), env=env)
         assert restored.returncode == 0, restored.stderr
