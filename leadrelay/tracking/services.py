@@ -67,6 +67,7 @@ SOURCE_WEB = "web"
 SOURCE_FORM = "form"
 SOURCE_WEBINAR = "webinar"
 SOURCE_OTHER = "other"
+CONSENT_SOURCE_FORM = "form"  # leads' ConsentRecord.Source: the person ticked the form's consent box
 
 
 def _emit_after_commit(name: str, **kwargs) -> None:
@@ -288,7 +289,8 @@ def person_upsert(*, email: str, fields: Mapping[str, str], source: str, overwri
         extra = {"consent_email": True} if consent_email else {}
         try:
             with transaction.atomic():
-                lead = lead_create(actor=None, stage=Stage.KNOWN, email=email, source=source, **values, **extra)
+                lead = lead_create(actor=None, stage=Stage.KNOWN, email=email, source=source,
+                                   consent_source=CONSENT_SOURCE_FORM if consent_email else "", **values, **extra)
         except InvalidInput as error:
             lead = lead_find_by_email(email) if "email" in error.fields else None
             if lead is None:
@@ -307,7 +309,8 @@ def person_upsert(*, email: str, fields: Mapping[str, str], source: str, overwri
                 account = account_create(actor=None, name=company or domain, domains=[domain])
             changes["account"] = account
     if changes:
-        lead = lead_update(actor=None, lead=lead, reason=_("Updated from %(source)s") % {"source": source}, **changes)
+        lead = lead_update(actor=None, lead=lead, reason=_("Updated from %(source)s") % {"source": source},
+                           consent_source=CONSENT_SOURCE_FORM if "consent_email" in changes else "", **changes)
     return lead
 
 

@@ -24,7 +24,7 @@ from leadrelay.scoring.models import ScoreContribution
 from leadrelay.scoring.selectors import behaviour_score_now, lead_explanation
 from leadrelay.scoring.testing import default_ruleset
 from leadrelay.tracking.models import Event, Visitor
-from leadrelay.tracking.testing import SiteFactory
+from leadrelay.tracking.testing import FormFactory, SiteFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -296,3 +296,15 @@ def test_the_lead_page_shows_the_consent_history(client, users):
     assert "Email consent granted (Inquiry form)" in panel and "Seminar sign-up, newsletter box ticked" in panel
     assert "Tracking consent withdrawn (Entered by a member)" in panel and rep.display_name in panel
     assert panel.index("Tracking consent withdrawn") < panel.index("Email consent granted")  # newest first
+
+
+def test_a_form_fill_with_the_consent_box_ticked_is_recorded_as_the_forms_consent(client):
+    """The inquiry form's consent box becomes an email consent from the form, for a new and a known person."""
+    form = FormFactory(site=SiteFactory(domains=["example.co.jp"]))
+    fields = {"first_name": "Hanako", "last_name": "Yamada", "company": "Acme", "consent": "on"}
+    client.post(f"/f/{form.key}/", {"email": "new.person@acme-example.co.jp", **fields})
+    known = LeadFactory(email="known.person@acme-example.co.jp", consent_email=False)
+    client.post(f"/f/{form.key}/", {"email": known.email, **fields})
+    records = ConsentRecord.objects.filter(lead__email__in=["new.person@acme-example.co.jp", known.email])
+    assert sorted(records.values_list("lead__email", "kind", "granted", "source")) == [
+        (known.email, "email", True, "form"), ("new.person@acme-example.co.jp", "email", True, "form")]
