@@ -30,7 +30,7 @@ from leadrelay.integrations import fields as F
 from leadrelay.integrations.models import ImportJob, ImportRow, ImportTarget
 from leadrelay.integrations.readers import SpreadsheetReader
 from leadrelay.leads.lifecycle import Stage
-from leadrelay.leads.models import Account, AccountHistory, Lead, LeadHistory
+from leadrelay.leads.models import Account, AccountHistory, ConsentRecord, Lead, LeadHistory
 from leadrelay.leads.normalize import email_domain, normalize_company_name
 from leadrelay.leads.selectors import account_is_editable_by, lead_is_editable_by
 
@@ -596,6 +596,11 @@ class ImportRunner:
                 LeadHistory(lead=lead, kind=LeadHistory.Kind.CREATED, to_stage=Stage.KNOWN, actor=user, at=now,
                             reason=self.reason, data={"source": lead.source, "owner": None, "import_job": self.job.pk})
                 for _plan, lead in created
+            ])
+            ConsentRecord.objects.bulk_create([  # the file says the person agreed to email
+                ConsentRecord(lead=lead, kind=ConsentRecord.Kind.EMAIL, granted=True,
+                              source=ConsentRecord.Source.IMPORT, actor=user, at=now, note=str(self.reason)[:300])
+                for _plan, lead in created if lead.consent_email
             ])
             for plan, lead in created:
                 plan.lead.pk = lead.pk

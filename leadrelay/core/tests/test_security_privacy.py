@@ -308,3 +308,15 @@ def test_a_form_fill_with_the_consent_box_ticked_is_recorded_as_the_forms_consen
     records = ConsentRecord.objects.filter(lead__email__in=["new.person@acme-example.co.jp", known.email])
     assert sorted(records.values_list("lead__email", "kind", "granted", "source")) == [
         (known.email, "email", True, "form"), ("new.person@acme-example.co.jp", "email", True, "form")]
+
+
+def test_an_imported_email_consent_is_recorded_as_from_the_import(users):
+    """A new lead whose row says it agreed to email gets a consent record from the import, by the importer."""
+    from leadrelay.integrations.testing import csv_bytes, run_import
+
+    job = run_import(users["admin"], csv_bytes([["email", "last_name", "email consent"],
+                                                ["yes@example.co.jp", "Sato", "yes"],
+                                                ["no@example.co.jp", "Suzuki", "no"]]), dry_run=False)
+    assert job.rows_created == 2
+    assert list(ConsentRecord.objects.values_list("lead__email", "kind", "granted", "source", "actor")) == [
+        ("yes@example.co.jp", "email", True, "import", users["admin"].pk)]
