@@ -294,6 +294,11 @@ def lead_export_data(lead) -> dict:
              "data": row.data}
             for row in lead_history(lead)
         ],
+        "consents": [
+            {"kind": c.kind, "granted": c.granted, "source": c.source, "at": _plain(c.at), "note": c.note,
+             "actor": c.actor.get_username() if c.actor else None}
+            for c in lead.consents.select_related("actor").order_by("at", "id")
+        ],
         "activities": [
             {"kind": a.kind, "outcome": a.outcome, "subject": a.subject, "notes": a.notes,
              "occurred_at": _plain(a.occurred_at), "actor": a.actor.get_username() if a.actor else None}

@@ -273,6 +273,7 @@ def test_a_persons_export_and_erasure_appear_in_the_audit_log(client, users):
     assert exported.status_code == 200
     data = json.loads(exported.content)
     assert data["lead"]["email"] == "person@example.co.jp" and data["lead"]["consent_email"] is True
+    assert [(c["kind"], c["granted"], c["source"]) for c in data["consents"]] == [("email", True, "form")]
     erased = client.post(reverse("tracking:lead_erase", args=[lead.pk]), {"reason": "Asked by email", "confirm": "on"})
     assert erased.status_code == 302
     rows = client.get(reverse("audit:log"), {"actor": admin.pk}).context["rows"]
