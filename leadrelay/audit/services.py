@@ -107,6 +107,12 @@ def on_user_logged_in(sender, request, user, **kwargs) -> None:
 
 
 def login_blocked_record(*, username: str, ip: str, retry_after: int) -> None:
+    """Log a refused sign-in, once a minute per username and address (a script hammering the form must not
+    fill the log)."""
+    recent = AuditEntry.objects.filter(action=Action.LOGIN_BLOCKED, actor_name=username[:150], ip=ip or None,
+                                       at__gte=timezone.now() - timedelta(seconds=60))
+    if recent.exists():
+        return
     audit_record(actor=None, actor_name=username[:150], action=Action.LOGIN_BLOCKED, target=_user_named(username),
                  ip=ip, data={"retry_after_seconds": retry_after},
                  summary=_("Sign-in refused for “%(name)s”: too many failed attempts") % {"name": username})

@@ -125,3 +125,12 @@ def test_an_inactive_member_cannot_sign_in(client):
     response = sign_in(client, former.username, DEFAULT_PASSWORD)
     assert response.status_code == 200 and "_auth_user_id" not in client.session
     assert LoginFailure.objects.filter(scope=LoginFailure.Scope.USERNAME).count() == 1
+
+
+def test_a_script_hammering_the_form_adds_one_refusal_a_minute_to_the_log(client, users):
+    for _ in range(3):
+        sign_in(client, "target", "guess")
+    for _ in range(20):
+        assert sign_in(client, "target", "guess").status_code == 429
+    assert AuditEntry.objects.filter(action=Action.LOGIN_BLOCKED).count() == 1
+    assert LoginFailure.objects.filter(scope=LoginFailure.Scope.USERNAME).count() == 3  # refusals are not failures
