@@ -64,6 +64,13 @@ class SessionAuth(APIKeyCookie):
         return None
 
 
+def require_read(request: HttpRequest) -> None:
+    """A token reads with the `read` or the `write` scope; the session always may."""
+    token = getattr(request, "api_token", None)
+    if token is not None and not {"read", "write"} & set(token.scopes):
+        raise PermissionDenied(_("This token lacks the “%(scope)s” scope.") % {"scope": "read"})
+
+
 def require_scope(request: HttpRequest, scope: str) -> None:
     """Token requests need the scope; session requests carry the user's full rights."""
     token = getattr(request, "api_token", None)
@@ -156,8 +163,9 @@ def build_api() -> NinjaAPI:
             return api.create_response(request, body, status=422)
         return api.create_response(request, {"code": "error", "detail": str(exc)}, status=exc.status_code)
 
-    from django.apps import apps
     from importlib import import_module
+
+    from django.apps import apps
 
     for config in apps.get_app_configs():
         if not config.name.startswith("leadrelay."):

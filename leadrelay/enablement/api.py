@@ -13,8 +13,9 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from pydantic import ConfigDict
 
-from leadrelay.core.api import require_scope
-from leadrelay.core.exceptions import InvalidInput, PermissionDenied
+from leadrelay.core.api import ErrorOut, require_scope
+from leadrelay.core.api import require_read as _require_read
+from leadrelay.core.exceptions import InvalidInput
 from leadrelay.enablement import framework, selectors, services
 from leadrelay.enablement.models import Assessment, Attempt
 
@@ -22,20 +23,12 @@ PREFIX = "/enablement"
 router = Router()
 
 
-def _require_read(request) -> None:
-    token = getattr(request, "api_token", None)
-    if token is not None and not {"read", "write"} & set(token.scopes):
-        raise PermissionDenied(_("This token lacks the “%(scope)s” scope.") % {"scope": "read"})
 
 
 class InputSchema(Schema):
     model_config = ConfigDict(extra="forbid")
 
 
-class ErrorOut(Schema):
-    code: str
-    detail: str
-    fields: dict[str, list[str]] | None = None
 
 
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}

@@ -10,7 +10,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
 
-from leadrelay.core.api import Offset, require_scope
+from leadrelay.core.api import ErrorOut, Offset, require_scope
 from leadrelay.core.exceptions import InvalidInput, PermissionDenied
 from leadrelay.integrations import exports, selectors, services
 from leadrelay.integrations.models import ImportJob, ImportRow
@@ -19,10 +19,6 @@ PREFIX = ""
 router = Router()
 
 
-class ErrorOut(Schema):
-    code: str
-    detail: str
-    fields: dict[str, list[str]] | None = None
 
 
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}

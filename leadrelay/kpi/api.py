@@ -8,7 +8,8 @@ from typing import Literal
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
-from leadrelay.core.exceptions import InvalidInput, PermissionDenied
+from leadrelay.core.api import ErrorOut, require_read
+from leadrelay.core.exceptions import InvalidInput
 from leadrelay.kpi import metrics, selectors
 
 PREFIX = "/kpis"
@@ -43,18 +44,12 @@ class KpiOut(Schema):
     untouched: dict[str, int]
 
 
-class ErrorOut(Schema):
-    code: str
-    detail: str
-    fields: dict[str, list[str]] | None = None
 
 
 @router.get("", response={200: KpiOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
             summary="KGI and KPIs per rep and in total for a period")
 def kpis(request, query: Query[KpiQuery]):
-    token = getattr(request, "api_token", None)
-    if token is not None and not {"read", "write"} & set(token.scopes):
-        raise PermissionDenied(_("This token lacks the “%(scope)s” scope.") % {"scope": "read"})
+    require_read(request)
     if query.period == "custom":
         if query.start is None or query.end is None or query.end < query.start:
             raise InvalidInput(fields={"start": [_("Give a start and an end date, the start first.")]})

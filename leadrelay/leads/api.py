@@ -16,8 +16,9 @@ from ninja import Field, Query, Router, Schema
 from pydantic import AfterValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 
-from leadrelay.core.api import Offset, ERRORS, require_scope
-from leadrelay.core.exceptions import InvalidInput, NotFound, PermissionDenied
+from leadrelay.core.api import ERRORS, Offset, require_scope
+from leadrelay.core.api import require_read as _require_read
+from leadrelay.core.exceptions import InvalidInput, NotFound
 from leadrelay.leads import selectors, services
 from leadrelay.leads.lifecycle import Stage
 from leadrelay.leads.models import Account, Lead
@@ -30,11 +31,6 @@ MAX_LIMIT = 200
 FIELD_ALIASES = {"account": "account_id", "owner": "owner_id"}
 
 
-def _require_read(request) -> None:
-    """A token reads with the `read` or the `write` scope; the session always may."""
-    token = getattr(request, "api_token", None)
-    if token is not None and not {"read", "write"} & set(token.scopes):
-        raise PermissionDenied(_("This token lacks the “%(scope)s” scope.") % {"scope": "read"})
 
 
 def _renamed(error: InvalidInput) -> InvalidInput:

@@ -9,12 +9,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from pydantic import ConfigDict
 
-from leadrelay.core.api import require_scope
-from leadrelay.core.exceptions import PermissionDenied
+from leadrelay.core.api import ErrorOut, require_scope
+from leadrelay.core.api import require_read as _require_read
 from leadrelay.recruiting import selectors, services
 from leadrelay.recruiting.models import Candidate, Scorecard
 
@@ -22,20 +21,12 @@ PREFIX = "/recruiting"
 router = Router()
 
 
-def _require_read(request) -> None:
-    token = getattr(request, "api_token", None)
-    if token is not None and not {"read", "write"} & set(token.scopes):
-        raise PermissionDenied(_("This token lacks the “%(scope)s” scope.") % {"scope": "read"})
 
 
 class InputSchema(Schema):
     model_config = ConfigDict(extra="forbid")
 
 
-class ErrorOut(Schema):
-    code: str
-    detail: str
-    fields: dict[str, list[str]] | None = None
 
 
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}

@@ -9,7 +9,8 @@ from typing import Literal
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
-from leadrelay.core.api import Offset, require_scope
+from leadrelay.core.api import ErrorOut, Offset, require_scope
+from leadrelay.core.api import require_read as _require_read
 from leadrelay.core.exceptions import InvalidInput, PermissionDenied
 from leadrelay.handoff.selectors import handoff_get_for
 from leadrelay.leads.selectors import account_get_for, lead_get_for
@@ -22,10 +23,6 @@ router = Router()
 MAX_LIMIT = 200
 
 
-def _require_read(request) -> None:
-    token = getattr(request, "api_token", None)
-    if token is not None and not {"read", "write"} & set(token.scopes):
-        raise PermissionDenied(_("This token lacks the “%(scope)s” scope.") % {"scope": "read"})
 
 
 class OpportunityOut(Schema):
@@ -98,10 +95,6 @@ class LoseIn(Schema):
     notes: str = Field(default="", max_length=5000)
 
 
-class ErrorOut(Schema):
-    code: str
-    detail: str
-    fields: dict[str, list[str]] | None = None
 
 
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
