@@ -45,6 +45,9 @@ def parse_args(argv):
     parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "3")))
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for <date>.md and .json")
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="keep the databases (and a private PostgreSQL) in DIR and reuse the datasets built there")
+    parser.add_argument("--prepare", action="store_true", help="build the datasets of the chosen scenarios, run none")
     return parser.parse_args(argv)
 
 
@@ -62,7 +65,8 @@ def sizes_for(args) -> dict[str, int]:
 class Postgres:
     """A PostgreSQL server for the run: DATABASE_URL, or a private one started with .ci/services."""
 
-    def __init__(self):
+    def __init__(self, keep: Path | None = None):
+        self.keep = keep
         self.url = os.environ.get("DATABASE_URL", "")
         self.redis_url = os.environ.get("REDIS_URL", "")
         self.services_dir: str | None = None
@@ -77,7 +81,8 @@ class Postgres:
             return True
         if not self.installed():
             return False
-        self.services_dir = tempfile.mkdtemp(prefix="leadrelay-bench-services-")
+        self.services_dir = str(self.keep / "services") if self.keep else tempfile.mkdtemp(
+            prefix="leadrelay-bench-services-")
         result = subprocess.run([str(ROOT / ".ci" / "services"), "start", self.services_dir], capture_output=True,
                                 text=True)
         if result.returncode != 0:
@@ -92,19 +97,21 @@ class Postgres:
         return bool(self.url)
 
     def scratch_database(self) -> str:
-        """Create a new empty database for this run; returns its URL."""
+        """Create a new empty database for this run (with --keep: the kept one, made once); returns its URL."""
         import psycopg
 
-        self.database = f"leadrelay_bench_{os.getpid()}"
+        self.database = "leadrelay_bench_kept" if self.keep else f"leadrelay_bench_{os.getpid()}"
         with psycopg.connect(self.url, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{self.database}"')
-            connection.execute(f'CREATE DATABASE "{self.database}"')
+            exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [self.database]).fetchone()
+            if not (self.keep and exists):
+                connection.execute(f'DROP DATABASE IF EXISTS "{self.database}"')
+                connection.execute(f'CREATE DATABASE "{self.database}"')
             self.version = connection.execute("SHOW server_version").fetchone()[0]
         base, _, _ = self.url.rpartition("/")
         return f"{base}/{self.database}"
 
     def stop(self) -> None:
-        if self.database:
+        if self.database and not self.keep:
             import psycopg
 
             try:
@@ -114,7 +121,8 @@ class Postgres:
                 print(f"bench: could not drop {self.database}: {error}", file=sys.stderr)
         if self.services_dir:
             subprocess.run([str(ROOT / ".ci" / "services"), "stop", self.services_dir], capture_output=True)
-            shutil.rmtree(self.services_dir, ignore_errors=True)
+            if not self.keep:
+                shutil.rmtree(self.services_dir, ignore_errors=True)
 
 
 def child_env(backend: str, workdir: Path, database_url: str, redis_url: str) -> dict[str, str]:
@@ -162,9 +170,13 @@ def main(argv: list[str] | None = None) -> int:
         backends.remove("postgresql")
     started = time.perf_counter()
     notes = []
-    postgres = Postgres()
+    postgres = Postgres(args.keep.resolve() if args.keep else None)
     raw: dict[str, dict] = {}
-    workroot = Path(tempfile.mkdtemp(prefix="leadrelay-bench-"))
+    if args.keep:
+        workroot = args.keep.resolve()
+        workroot.mkdir(parents=True, exist_ok=True)
+    else:
+        workroot = Path(tempfile.mkdtemp(prefix="leadrelay-bench-"))
     pg_version = None
     try:
         if "postgresql" in backends and not postgres.start():
@@ -176,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             backends.remove("postgresql")
         for backend in backends:
             workdir = workroot / backend
-            workdir.mkdir()
+            workdir.mkdir(exist_ok=bool(args.keep))
             database_url = postgres.scratch_database() if backend == "postgresql" else ""
             if backend == "postgresql":
                 pg_version = getattr(postgres, "version", None)
@@ -187,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
                        "--out", str(out_path)]
             for pattern in args.only:
                 command += ["--only", pattern]
+            if args.keep:
+                command.append("--keep")
+            if args.prepare:
+                command.append("--prepare")
             result = subprocess.run(command, env=child_env(backend, workdir, database_url, postgres.redis_url),
                                     cwd=ROOT)
             if out_path.exists():
@@ -195,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
                 notes.append(f"The {backend} run ended with exit status {result.returncode}; figures may be partial.")
     finally:
         postgres.stop()
-        shutil.rmtree(workroot, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(workroot, ignore_errors=True)
     meta = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"), "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "scale": args.scale, "sizes": sizes, "repeat": args.repeat, "commit": git_commit(),
@@ -203,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
         "postgresql": pg_version, "machine": platform.machine(), "seconds": time.perf_counter() - started,
         "notes": notes,
     }
+    if args.prepare:
+        print(f"bench: datasets ready in {workroot}", file=sys.stderr)
+        return 0 if raw else 1
     built = report.build(meta, raw, specs)
     json_path, md_path = report.write(built, args.out)
     print(report.markdown(built))

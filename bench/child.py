@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--keep", action="store_true", help="reuse the datasets recorded in workdir/datasets.json")
+    parser.add_argument("--prepare", action="store_true", help="build the datasets only")
     args = parser.parse_args(argv)
 
     import django
@@ -50,6 +52,14 @@ def main(argv: list[str] | None = None) -> int:
 
     available = core.datasets()
     built: set[str] = set()
+    kept = Path(args.workdir) / "datasets.json"  # with --keep: {"sizes": {name: size}, "state": ctx.state}
+    if args.keep and kept.exists():
+        record = json.loads(kept.read_text())
+        ctx.state.update(record["state"])
+        built |= {name for name, size in record["sizes"].items()
+                  if name in available and size == int(sizes.get(available[name].size_key or name, 0))}
+        if built:
+            ctx.log(f"reusing datasets {', '.join(sorted(built))}")
 
     def build(name: str) -> None:
         if name in built:
@@ -66,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         built.add(name)
         ctx.log(f"built {name} in {seconds:.1f}s")
         save()
+        if args.keep:
+            previous = json.loads(kept.read_text())["sizes"] if kept.exists() else {}
+            kept.write_text(json.dumps({"sizes": {**previous, name: size}, "state": ctx.state}, default=str))
 
     try:
         for spec in core.select(args.only or None, args.scale):
@@ -75,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 for need in spec.needs:
                     build(need)
+                if args.prepare:
+                    continue
                 repeats = spec.repeat or args.repeat
                 for round_ in range(repeats):
                     ctx.log(f"{spec.name} run {round_ + 1}/{repeats}")

@@ -17,7 +17,9 @@ from itertools import islice
 from bench.core import dataset
 
 BATCH = 20_000
-NOW = datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)  # fixed, so every run builds the same data
+# The same data every run, ending at the start of the day the run is made, so that today's, this week's
+# and this month's dashboards have a realistic share of it.
+NOW = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def now() -> datetime:
@@ -119,6 +121,9 @@ MODELS = ["subscription", "one_time", "services", "marketplace", ""]
 REGIONS = ["Kanto", "Kansai", "Chubu", "Kyushu", "Hokkaido", "Tohoku"]
 PAGES = ["/", "/product/", "/product/features", "/cases/acme", "/cases/globex", "/pricing", "/contact", "/blog/a",
          "/blog/b", "/about"]
+# (referrer, the source tracking's ingest derives from it and stores on the event)
+REFERRERS = [("", "direct"), ("https://www.google.co.jp/", "search"), ("https://www.example.jp/pricing", "internal"),
+             ("https://news.example.org/a", "referral")]
 
 
 @dataset("users", size_key="users")
@@ -126,7 +131,7 @@ def build_users(ctx, size: int) -> None:
     """A sales organisation: IS and FS reps with their managers, marketing and an admin (bench-<role>-<n>)."""
     from django.contrib.auth.hashers import make_password
 
-    from leadrelay.org.models import RoleGrant, User
+    from leadrelay.org.models import RoleGrant, Team, User
 
     plan = [("admin", 1), ("marketing", 2), ("is_manager", 2), ("is_rep", 12), ("fs_manager", 2), ("fs_rep", 8)]
     password = make_password("bench-Password-1")  # hashed once: the production hasher is slow on purpose
@@ -135,6 +140,13 @@ def build_users(ctx, size: int) -> None:
         for role, count in plan for n in range(count)
     ])
     RoleGrant.objects.bulk_create([RoleGrant(user=user, role=user.username.split("-")[1]) for user in users])
+    by_name = {user.username: user for user in users}
+    for function, manager_role, rep_role, reps in (("is", "is_manager", "is_rep", 12),
+                                                   ("fs", "fs_manager", "fs_rep", 8)):
+        for team_no in range(2):  # two teams per function, each with its manager and half of the reps
+            team = Team.objects.create(name=f"Bench {function.upper()} {team_no}", function=function,
+                                       manager=by_name[f"bench-{manager_role}-{team_no}"])
+            team.members.set([by_name[f"bench-{rep_role}-{n}"] for n in range(team_no, reps, 2)])
 
 
 @dataset("accounts")
@@ -202,11 +214,13 @@ def build_events(ctx, size: int) -> None:
             visitor_pk, lead_id = visitor_rows[rng.randrange(len(visitor_rows))]
             page = rng.choice(PAGES)
             at = first + timedelta(seconds=rng.randrange(90 * 86400))
-            yield (f"bench-{n:012d}", site.pk, visitor_pk, lead_id, "page_view", f"https://www.example.jp{page}",
-                   page, f"Page {page}", "", {}, {}, "direct", at, at, True)
+            referrer, source = rng.choice(REFERRERS)
+            kind = "form_submit" if page == "/contact" and rng.random() < 0.1 else "page_view"
+            yield (f"bench-{n:012d}", site.pk, visitor_pk, lead_id, kind, f"https://www.example.jp{page}",
+                   page, f"Page {page}", referrer, {}, {}, f"s{visitor_pk}-{at:%Y%m%d}", source, at, at, True)
 
     bulk_insert(Event, ["event_id", "site", "visitor", "lead", "type", "url", "path", "title", "referrer", "utm",
-                        "props", "source", "occurred_at", "received_at", "scored"], rows())
+                        "props", "session_id", "source", "occurred_at", "received_at", "scored"], rows())
 
 
 @dataset("activities", needs=("leads",))
@@ -231,3 +245,89 @@ def build_activities(ctx, size: int) -> None:
             yield (lead_id, owner_id, kind, rng.choice(outcomes) if kind == "call" else "", at, at)
 
     bulk_insert(Activity, ["lead", "actor", "kind", "outcome", "occurred_at", "created_at"], rows())
+
+
+# The lifecycle path of a lead at each stage: the stages it went through after `known`.
+PATHS = {
+    "anonymous": [], "known": [], "mql": ["mql"], "working": ["mql", "working"],
+    "nurture": ["mql", "working", "nurture"],
+    "disqualified": ["mql", "disqualified"], "handoff_requested": ["mql", "working", "handoff_requested"],
+    "handoff_approved": ["mql", "working", "handoff_requested", "handoff_approved"],
+    "accepted": ["mql", "working", "handoff_requested", "handoff_approved", "accepted"],
+    "opportunity": ["mql", "working", "handoff_requested", "handoff_approved", "accepted", "opportunity"],
+    "won": ["mql", "working", "handoff_requested", "handoff_approved", "accepted", "opportunity", "won"],
+    "lost": ["mql", "working", "handoff_requested", "handoff_approved", "accepted", "opportunity", "lost"],
+    "recycled": ["mql", "working", "handoff_requested", "handoff_approved", "accepted", "opportunity", "lost",
+                 "recycled"],
+}
+
+
+def _journeys(rng: random.Random):
+    """(lead id, owner id, account id, stage, created, [(stage, at), ...]) for every lead, steps days apart."""
+    from leadrelay.leads.models import Lead
+
+    leads = Lead.objects.order_by("pk").values_list("pk", "owner_id", "account_id", "stage", "created_at")
+    for lead_id, owner_id, account_id, stage, created in leads.iterator(chunk_size=BATCH):
+        at, steps = created, []
+        for step in PATHS.get(stage, []):
+            at = min(at + timedelta(hours=rng.randrange(1, 24 * 7)), now() - timedelta(minutes=1))
+            steps.append((step, at))
+        yield lead_id, owner_id, account_id, stage, created, steps
+
+
+@dataset("history", needs=("leads",))
+def build_history(ctx, size: int) -> None:
+    """A lead's lifecycle history as the services write it: a created row, then one row per stage it went through."""
+    from leadrelay.leads.models import LeadHistory
+
+    rng = random.Random(5)
+
+    def rows():
+        for lead_id, owner_id, _account, _stage, created, steps in _journeys(rng):
+            yield (lead_id, "created", "", "known", None, created)
+            previous = "known"
+            for step, at in steps:
+                yield (lead_id, "stage", previous, step, owner_id if step != "mql" else None, at)
+                previous = step
+
+    bulk_insert(LeadHistory, ["lead", "kind", "from_stage", "to_stage", "actor", "at"], rows())
+
+
+@dataset("handoffs", needs=("history",))
+def build_handoffs(ctx, size: int) -> None:
+    """A handoff for every lead that reached handoff_requested, decided as its stage says; an IS-sourced
+    opportunity for every lead that reached one, in the default pipeline's first stage (or closed)."""
+    from leadrelay.handoff.models import Handoff
+    from leadrelay.org.models import User
+    from leadrelay.sales.models import Opportunity, Pipeline
+
+    rng = random.Random(6)
+    users = dict(User.objects.filter(username__startswith="bench-").values_list("username", "pk"))
+    fs_reps = [pk for name, pk in users.items() if name.startswith("bench-fs_rep-")]
+    handoffs, opportunities = [], []
+    for lead_id, owner_id, account_id, _stage, _created, steps in _journeys(rng):
+        at = dict(steps)
+        if "handoff_requested" not in at or owner_id is None:
+            continue
+        approved, accepted = at.get("handoff_approved"), at.get("accepted")
+        state = "accepted" if accepted else "approved" if approved else "requested"
+        fs_rep = rng.choice(fs_reps) if accepted else None
+        handoffs.append((lead_id, owner_id, state, users["bench-is_manager-0"] if approved else None,
+                         "approved" if approved else "", approved, users["bench-fs_manager-0"] if accepted else None,
+                         "accepted" if accepted else "", accepted, fs_rep, at["handoff_requested"],
+                         at.get("opportunity"), account_id, at.get("won") or at.get("lost")))
+    bulk_insert(Handoff, ["lead", "requested_by", "state", "is_manager", "is_decision", "is_decided_at", "fs_manager",
+                          "fs_decision", "fs_decided_at", "fs_rep", "created_at"], (row[:11] for row in handoffs))
+    pipeline = Pipeline.objects.first()  # the default one
+    stage_for = {}  # status -> the pipeline's first stage of that kind
+    for stage in pipeline.stages.order_by("-order"):
+        stage_for[stage.kind] = stage.pk
+    by_lead = dict(Handoff.objects.values_list("lead_id", "pk"))
+    for lead_id, owner_id, _state, _m, _d, _da, _fm, _fd, _fda, fs_rep, _c, opened, account_id, closed in handoffs:
+        if opened is None:
+            continue
+        status = "open" if closed is None else rng.choice(["won", "lost"])
+        opportunities.append((f"Deal {lead_id}", account_id, lead_id, by_lead[lead_id], True, pipeline.pk,
+                              stage_for[status], status, fs_rep, owner_id, opened, closed))
+    bulk_insert(Opportunity, ["name", "account", "lead", "handoff", "is_sourced", "pipeline", "stage", "status",
+                              "fs_owner", "is_rep", "created_at", "closed_at"], opportunities)

@@ -8,7 +8,8 @@
   the scoring task runs in a real `manage.py db_worker` process (the database task queue), so the figure
   includes the queue's pick-up delay.
 - scoring.rescore: `manage.py rescore` over every lead (the `rescore_leads` size: 100k at small scale,
-  1M at full), each lead with a few page views, form fills and visits from several sources.
+  1M at full: the shared leads, with the identified half of the shared 10M events), with page views,
+  form fills and visits from several sources.
 """
 
 from __future__ import annotations
@@ -21,19 +22,17 @@ from datetime import timedelta
 from pathlib import Path
 
 from bench.core import Target, dataset, latency_figures, scenario
-from bench.data import bulk_insert, ids, now
+from bench.data import REFERRERS, bulk_insert, ids, now
 
 FUNNEL = ["/products/relay", "/case-studies/acme", "/pricing", "/contact"]
 PAGES = ["/", "/products/relay", "/products/relay/features", "/case-studies/acme", "/pricing", "/contact",
          "/blog/a", "/blog/b", "/about", "/careers"]
-# (referrer, the source tracking's ingest derives from it and stores on the event)
-REFERRERS = [("", "direct"), ("https://www.google.co.jp/", "search"), ("https://www.example.jp/pricing", "internal"),
-             ("https://news.example.org/a", "referral")]
 
 
-@dataset("rescore_leads", needs=("users", "accounts"), size_key="rescore_leads")
+@dataset("rescore_leads", needs=("events",), size_key="rescore_leads")
 def build_rescore_leads(ctx, size: int) -> None:
-    """Leads up to `size` in all, each with 3-6 events over 60 days (page views, a form now and then)."""
+    """Leads up to `size` in all (the shared leads and their events first), each new one with 3-6 events over
+    60 days (page views, a form now and then). At full scale the shared 1M leads are already there."""
     from leadrelay.leads.models import Account, Lead
     from leadrelay.tracking.models import Event
 

@@ -72,8 +72,8 @@ def _prepare(ctx) -> None:
         lead_ids = [Lead.objects.create(email=f"collect-bench-{n}@example.jp", stage="known").pk for n in range(200)]
     now = timezone.now()
     visitors = [
-        Visitor(site=site, visitor_id=f"bench-visitor-{client * 1000 + n:08d}", lead_id=lead_ids[(client + n) % len(lead_ids)],
-                first_seen_at=now, last_seen_at=now)
+        Visitor(site=site, visitor_id=f"bench-visitor-{client * 1000 + n:08d}",
+                lead_id=lead_ids[(client + n) % len(lead_ids)], first_seen_at=now, last_seen_at=now)
         for client in range(ctx.size("http_clients")) for n in range(0, VISITORS_PER_CLIENT, 2)
     ]
     Visitor.objects.bulk_create(visitors, ignore_conflicts=True)
