@@ -70,9 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         size = int(sizes.get(spec.size_key or name, 0))
         ctx.log(f"building {name} ({size:,})")
         begin = time.perf_counter()
-        spec.fn(ctx, size)
+        rows = spec.fn(ctx, size)  # a builder may return how many rows it wrote
         seconds = time.perf_counter() - begin
-        out["datasets"][name] = {"size": size, "seconds": seconds}
+        out["datasets"][name] = {"size": rows if isinstance(rows, int) else size, "seconds": seconds}
         built.add(name)
         ctx.log(f"built {name} in {seconds:.1f}s")
         save()

@@ -52,13 +52,16 @@ class Context:
 
     def http_load(self, server: Server, path: str, *, requests: int | None = None, seconds: float | None = None,
                   clients: int | None = None, method: str = "GET", headers: dict | None = None,
-                  body_factory: str | None = None, expect: tuple[int, ...] = (200, 201, 202, 204)) -> LoadResult:
+                  body_factory: str | None = None, expect: tuple[int, ...] = (200, 201, 202, 204),
+                  paths: list[str] | None = None) -> LoadResult:
         """Concurrent keep-alive clients (separate processes) against `server` for `seconds` (size http_seconds)
-        or until `requests` (size http_requests) were sent; fails if any request failed."""
+        or until `requests` (size http_requests) were sent; fails if any request failed. `paths`: several
+        paths requested in turn (then `path` only names the load in errors)."""
         result = http_load(
             server.url(path), requests=requests or self.size("http_requests"),
             max_seconds=seconds or self.size("http_seconds"), clients=clients or self.size("http_clients"),
             method=method, headers={**HTTPS_HEADERS, **(headers or {})}, body_factory=body_factory, expect=expect,
+            paths=paths,
         )
         if result.errors:
             raise RuntimeError(f"{result.errors} of {result.requests + result.errors} requests to {path} failed: "

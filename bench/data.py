@@ -290,7 +290,7 @@ def build_history(ctx, size: int) -> None:
                 yield (lead_id, "stage", previous, step, owner_id if step != "mql" else None, at)
                 previous = step
 
-    bulk_insert(LeadHistory, ["lead", "kind", "from_stage", "to_stage", "actor", "at"], rows())
+    return bulk_insert(LeadHistory, ["lead", "kind", "from_stage", "to_stage", "actor", "at"], rows())
 
 
 @dataset("handoffs", needs=("history",))
@@ -329,5 +329,6 @@ def build_handoffs(ctx, size: int) -> None:
         status = "open" if closed is None else rng.choice(["won", "lost"])
         opportunities.append((f"Deal {lead_id}", account_id, lead_id, by_lead[lead_id], True, pipeline.pk,
                               stage_for[status], status, fs_rep, owner_id, opened, closed))
-    bulk_insert(Opportunity, ["name", "account", "lead", "handoff", "is_sourced", "pipeline", "stage", "status",
-                              "fs_owner", "is_rep", "created_at", "closed_at"], opportunities)
+    return len(handoffs) + bulk_insert(Opportunity, [
+        "name", "account", "lead", "handoff", "is_sourced", "pipeline", "stage", "status", "fs_owner", "is_rep",
+        "created_at", "closed_at"], opportunities)

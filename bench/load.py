@@ -41,7 +41,9 @@ def _resolve(path: str | None) -> Callable | None:
 
 
 def _client_thread(host, port, method, target, headers, body_factory, client_index, quota, deadline, expect, out):
+    """`target` is one path, or a list of paths that each client walks from its own starting point."""
     make_body = _resolve(body_factory)
+    targets = target if isinstance(target, list) else [target]
     connection = http.client.HTTPConnection(host, port, timeout=30)
     done = errors = 0
     latencies: list[float] = []
@@ -52,7 +54,8 @@ def _client_thread(host, port, method, target, headers, body_factory, client_ind
         sequence += 1
         started = time.perf_counter()
         try:
-            connection.request(method, target, body=body, headers=headers)
+            connection.request(method, targets[(client_index * 7919 + sequence) % len(targets)], body=body,
+                               headers=headers)
             response = connection.getresponse()
             response.read()
             status = response.status
@@ -110,15 +113,16 @@ class _Ready:
 
 def http_load(url: str, *, requests: int, clients: int = 16, method: str = "GET", headers: dict | None = None,
               body_factory: str | None = None, processes: int | None = None, expect: tuple[int, ...] = (200, 204),
-              max_seconds: float = 120.0, sample: int = 20_000) -> LoadResult:
+              max_seconds: float = 120.0, sample: int = 20_000, paths: list[str] | None = None) -> LoadResult:
     """Send `requests` requests to `url` from `clients` concurrent keep-alive connections; returns the figures.
 
     `body_factory` is "module:function"; the function gets (client_index, sequence) and returns the body.
+    `paths`: request these paths (with their query strings) on `url`'s server in turn instead of `url`'s own.
     """
     parsed = urlparse(url)
     if parsed.hostname not in {"127.0.0.1", "localhost", "::1"}:
         raise ValueError(f"load is only ever sent to loopback, not {parsed.hostname}")
-    target = parsed.path + (f"?{parsed.query}" if parsed.query else "")
+    target = list(paths) if paths else parsed.path + (f"?{parsed.query}" if parsed.query else "")
     processes = max(1, min(processes or min(os.cpu_count() or 1, 4), clients))
     max_seconds = min(max_seconds, MAX_SECONDS)
     per_client = [requests // clients + (1 if i < requests % clients else 0) for i in range(clients)]
