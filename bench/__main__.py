@@ -70,6 +70,7 @@ class Postgres:
         self.url = os.environ.get("DATABASE_URL", "")
         self.redis_url = os.environ.get("REDIS_URL", "")
         self.services_dir: str | None = None
+        self.started_here = False
         self.database: str | None = None
 
     @staticmethod
@@ -85,6 +86,8 @@ class Postgres:
             prefix="leadrelay-bench-services-")
         result = subprocess.run([str(ROOT / ".ci" / "services"), "start", self.services_dir], capture_output=True,
                                 text=True)
+        # servers that were already running (a kept pair someone else uses too) are left running afterwards
+        self.started_here = "already running" not in result.stderr
         if result.returncode != 0:
             print(result.stderr, file=sys.stderr)
             return False
@@ -119,7 +122,7 @@ class Postgres:
                     connection.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
             except psycopg.Error as error:
                 print(f"bench: could not drop {self.database}: {error}", file=sys.stderr)
-        if self.services_dir:
+        if self.services_dir and self.started_here:
             subprocess.run([str(ROOT / ".ci" / "services"), "stop", self.services_dir], capture_output=True)
             if not self.keep:
                 shutil.rmtree(self.services_dir, ignore_errors=True)
