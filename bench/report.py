@@ -39,7 +39,7 @@ def build(meta: dict, raw: dict[str, dict], specs: dict[str, Scenario]) -> dict:
                     "higher_is_better": spec.higher_is_better if spec else True,
                     "ceiling": None, "ceiling_name": None, "ratio": None, "target": None, "met": None,
                 }
-                if spec and spec.ceiling:
+                if spec and spec.ceiling and spec.unit_of(metric) == spec.unit:  # a ratio only of like figures
                     ceiling = medians.get((backend, spec.ceiling, metric)) or medians.get((backend, spec.ceiling, ""))
                     row["ceiling_name"] = spec.ceiling
                     if ceiling:
