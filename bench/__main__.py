@@ -44,6 +44,7 @@ def parse_args(argv):
     parser.add_argument("--no-pg", action="store_true", help="SQLite only")
     parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "3")))
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for <date>.md and .json")
+    parser.add_argument("--name", default="", help="report file name after the date: <date>-<name>.md")
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="keep the databases (and a private PostgreSQL) in DIR and reuse the datasets built there")
@@ -218,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workroot, ignore_errors=True)
     meta = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"), "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "scale": args.scale, "sizes": sizes, "repeat": args.repeat, "commit": git_commit(),
+        "name": args.name, "scale": args.scale, "sizes": sizes, "repeat": args.repeat, "commit": git_commit(),
         "cpus": os.cpu_count(), "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
         "postgresql": pg_version, "machine": platform.machine(), "seconds": time.perf_counter() - started,
         "notes": notes,

@@ -96,7 +96,8 @@ def markdown(report: dict) -> str:
 
 def write(report: dict, folder: Path) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
-    stem = folder / report["meta"]["date"]
+    name = report["meta"].get("name")
+    stem = folder / (f"{report['meta']['date']}-{name}" if name else report["meta"]["date"])
     json_path, md_path = stem.with_suffix(".json"), stem.with_suffix(".md")
     json_path.write_text(json.dumps(report, indent=1, default=str) + "\n")
     md_path.write_text(markdown(report))
