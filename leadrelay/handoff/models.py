@@ -91,7 +91,12 @@ class Handoff(models.Model):
                 fields=["lead"], condition=Q(state__in=["requested", "approved"]), name="handoff_one_open_per_lead"
             )
         ]
-        indexes = [models.Index(fields=["state", "sla_due_at"])]
+        indexes = [
+            models.Index(fields=["state", "sla_due_at"]),
+            # KPIs: a rep's handoffs decided in a period, by the IS manager and by FS.
+            models.Index(fields=["requested_by", "is_decision", "is_decided_at"]),
+            models.Index(fields=["requested_by", "fs_decision", "fs_decided_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.lead_id} {self.state}"

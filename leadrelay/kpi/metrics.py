@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -121,94 +121,139 @@ class Result:
     not_yet_touched: dict[int, int] = field(default_factory=dict)
 
 
-def _count_by(qs, key: str) -> dict[int, int]:
-    return {row[key]: row["n"] for row in qs.values(key).annotate(n=Count("pk")).order_by()}
-
-
 def _in(period: Period, field_name: str) -> dict:
     return {f"{field_name}__gte": period.start, f"{field_name}__lt": period.end}
 
 
+def _span(periods: list[Period], field_name: str) -> dict:
+    """Rows of any of `periods` (one range from the earliest start to the latest end, narrowed per period below)."""
+    return {f"{field_name}__gte": min(p.start for p in periods), f"{field_name}__lt": max(p.end for p in periods)}
+
+
+def _counts_by(qs, key: str, periods: list[Period], field_name: str, *, distinct: str = "") -> list[dict]:
+    """For each period, {key value: count} of the rows of `qs` whose `field_name` lies in it: one grouped query
+    with one conditional count per period (periods may overlap: a row counts in each period it falls in).
+    `distinct` counts distinct values of that column instead of rows; `key` "" groups nothing (the total)."""
+    aggregates = {
+        f"n{i}": Count(distinct or "pk", distinct=bool(distinct), filter=Q(**_in(period, field_name)))
+        for i, period in enumerate(periods)
+    }
+    qs = qs.filter(**_span(periods, field_name))
+    if not key:
+        row = qs.aggregate(**aggregates)
+        return [{"": row[f"n{i}"]} for i in range(len(periods))]
+    rows = list(qs.values(key).annotate(**aggregates).order_by())
+    return [{row[key]: row[f"n{i}"] for row in rows if row[f"n{i}"]} for i in range(len(periods))]
+
+
 def compute(period: Period, rep_ids: Iterable[int], *, now: datetime | None = None) -> Result:
     """Every metric for each rep in `rep_ids` and for the group, over `period`."""
+    return compute_many([period], rep_ids, now=now)[0]
+
+
+def compute_many(periods: Iterable[Period], rep_ids: Iterable[int], *, now: datetime | None = None) -> list[Result]:
+    """`compute` for several periods at once (e.g. today / this week / this month, or twelve weeks): each metric
+    is one grouped query over all of them, not one per period. Returns a Result per period, in order."""
+    periods = list(periods)
     rep_ids = sorted(set(rep_ids))
     now = now or timezone.now()
-    result = Result(per_rep={rep: {} for rep in rep_ids})
+    results = [Result(per_rep={rep: {} for rep in rep_ids}) for _ in periods]
+    if not periods:
+        return results
 
-    def put(key: str, per_rep: dict[int, float | int | None], total) -> None:
-        for rep in rep_ids:
-            result.per_rep[rep][key] = per_rep.get(rep, 0 if METRICS_BY_KEY[key].kind == "count" else None)
-        result.total[key] = total
+    def put(key: str, per_period: list[dict[int, float | int | None]], totals: list) -> None:
+        default = 0 if METRICS_BY_KEY[key].kind == "count" else None
+        for result, per_rep, total in zip(results, per_period, totals, strict=True):
+            for rep in rep_ids:
+                result.per_rep[rep][key] = per_rep.get(rep, default)
+            result.total[key] = total
 
-    opportunities = Opportunity.objects.filter(is_sourced=True, is_rep_id__in=rep_ids, **_in(period, "created_at"))
-    per = _count_by(opportunities, "is_rep_id")
-    put("opportunities_created", per, sum(per.values()))
+    def summed(per_period: list[dict]) -> list[int]:
+        return [sum(per.values()) for per in per_period]
+
+    opportunities = Opportunity.objects.filter(is_sourced=True, is_rep_id__in=rep_ids)
+    per = _counts_by(opportunities, "is_rep_id", periods, "created_at")
+    put("opportunities_created", per, summed(per))
 
     handoffs = Handoff.objects.filter(requested_by_id__in=rep_ids)
-    approved = handoffs.filter(is_decision=Handoff.Decision.APPROVED, **_in(period, "is_decided_at"))
-    for key, qs in (
-        ("handoffs_approved", approved),
-        ("handoffs_accepted", handoffs.filter(fs_decision=Handoff.Decision.ACCEPTED, **_in(period, "fs_decided_at"))),
-        ("handoffs_returned", handoffs.filter(fs_decision=Handoff.Decision.RETURNED, **_in(period, "fs_decided_at"))),
-        ("handoffs_rejected", handoffs.filter(is_decision=Handoff.Decision.REJECTED, **_in(period, "is_decided_at"))),
+    approved = handoffs.filter(is_decision=Handoff.Decision.APPROVED)
+    for key, qs, when in (
+        ("handoffs_approved", approved, "is_decided_at"),
+        ("handoffs_accepted", handoffs.filter(fs_decision=Handoff.Decision.ACCEPTED), "fs_decided_at"),
+        ("handoffs_returned", handoffs.filter(fs_decision=Handoff.Decision.RETURNED), "fs_decided_at"),
+        ("handoffs_rejected", handoffs.filter(is_decision=Handoff.Decision.REJECTED), "is_decided_at"),
     ):
-        per = _count_by(qs, "requested_by_id")
-        put(key, per, sum(per.values()))
+        per = _counts_by(qs, "requested_by_id", periods, when)
+        put(key, per, summed(per))
 
-    converted = _count_by(approved.filter(opportunity__isnull=False), "requested_by_id")
-    approved_per = {rep: result.per_rep[rep]["handoffs_approved"] for rep in rep_ids}
-    rates = {rep: (converted.get(rep, 0) / n if n else None) for rep, n in approved_per.items()}
-    total_approved = result.total["handoffs_approved"]
-    put("handoff_to_opportunity_rate", rates, sum(converted.values()) / total_approved if total_approved else None)
+    converted = _counts_by(approved.filter(opportunity__isnull=False), "requested_by_id", periods, "is_decided_at")
+    rates, total_rates = [], []
+    for result, conv in zip(results, converted, strict=True):
+        rates.append({rep: (conv.get(rep, 0) / result.per_rep[rep]["handoffs_approved"]
+                            if result.per_rep[rep]["handoffs_approved"] else None) for rep in rep_ids})
+        total_approved = result.total["handoffs_approved"]
+        total_rates.append(sum(conv.values()) / total_approved if total_approved else None)
+    put("handoff_to_opportunity_rate", rates, total_rates)
 
-    is_activities = Activity.objects.filter(by_inside_sales=True, actor_id__in=rep_ids, **_in(period, "occurred_at"))
+    is_activities = Activity.objects.filter(by_inside_sales=True, actor_id__in=rep_ids)
     connects = is_activities.filter(outcome__in=CONNECT_OUTCOMES)
-    per = {row["actor_id"]: row["n"] for row in
-           connects.values("actor_id").annotate(n=Count("lead_id", distinct=True)).order_by()}
-    put("connects", per, connects.values("lead_id").distinct().count())
+    per = _counts_by(connects, "actor_id", periods, "occurred_at", distinct="lead_id")
+    totals = [row[""] for row in _counts_by(connects, "", periods, "occurred_at", distinct="lead_id")]
+    put("connects", per, totals)
 
-    per = _count_by(is_activities.filter(outcome=Activity.Outcome.APPOINTMENT_SET), "actor_id")
-    put("appointments", per, sum(per.values()))
+    per = _counts_by(is_activities.filter(outcome=Activity.Outcome.APPOINTMENT_SET), "actor_id", periods,
+                     "occurred_at")
+    put("appointments", per, summed(per))
 
-    snapshot = min(now, period.end)
-    buckets = untouched_counts(rep_ids, snapshot)
-    result.untouched_buckets = buckets
-    result.untouched_total_buckets = {
-        key: sum(b[key] for b in buckets.values()) for key in ("lt_1d", "1_3d", "gt_3d", "total")
-    }
-    put("untouched", {rep: b["total"] for rep, b in buckets.items()}, result.untouched_total_buckets["total"])
+    snapshots: dict[datetime, dict[int, dict[str, int]]] = {}
+    for result, period in zip(results, periods, strict=True):
+        snapshot = min(now, period.end)
+        if snapshot not in snapshots:
+            snapshots[snapshot] = untouched_counts(rep_ids, snapshot)
+        buckets = snapshots[snapshot]
+        result.untouched_buckets = buckets
+        result.untouched_total_buckets = {
+            key: sum(b[key] for b in buckets.values()) for key in ("lt_1d", "1_3d", "gt_3d", "total")
+        }
+    put("untouched", [{rep: b["total"] for rep, b in r.untouched_buckets.items()} for r in results],
+        [r.untouched_total_buckets["total"] for r in results])
 
-    hours, waiting = _mql_to_first_touch(period, rep_ids)
-    result.not_yet_touched = waiting
-    medians = {rep: statistics.median(values) for rep, values in hours.items() if values}
-    every = [h for values in hours.values() for h in values]
-    put("mql_to_first_touch_hours", medians, statistics.median(every) if every else None)
-    return result
+    medians, total_medians = [], []
+    for result, (hours, waiting) in zip(results, _mql_to_first_touch(periods, rep_ids), strict=True):
+        result.not_yet_touched = waiting
+        medians.append({rep: statistics.median(values) for rep, values in hours.items() if values})
+        every = [h for values in hours.values() for h in values]
+        total_medians.append(statistics.median(every) if every else None)
+    put("mql_to_first_touch_hours", medians, total_medians)
+    return results
 
 
-def _mql_to_first_touch(period: Period, rep_ids: list[int]) -> tuple[dict[int, list[float]], dict[int, int]]:
-    """Hours from each MQL crossing in the period to the first IS activity after it, by the rep who touched it;
-    and, per current owner, how many of those MQLs nobody has touched yet."""
-    first_touch = (
-        Activity.objects.filter(lead_id=OuterRef("lead_id"), by_inside_sales=True, occurred_at__gte=OuterRef("at"))
-        .order_by("occurred_at", "id")
+def _mql_to_first_touch(periods: list[Period], rep_ids: list[int]) -> list[tuple[dict[int, list[float]], dict]]:
+    """For each period: hours from each MQL crossing in it to the first IS activity after it, by the rep who
+    touched it; and, per current owner, how many of those MQLs nobody has touched yet.
+
+    Only the crossings that count for `rep_ids` leave the database: the untouched ones as counts per owner
+    and period, the touched ones only where one of the reps made the first touch."""
+    crossings = LeadHistory.objects.filter(kind=LeadHistory.Kind.STAGE, to_stage=Stage.MQL, **_span(periods, "at"))
+    touches = Activity.objects.filter(lead_id=OuterRef("lead_id"), by_inside_sales=True,
+                                      occurred_at__gte=OuterRef("at"))
+    waiting = _counts_by(crossings.filter(lead__owner_id__in=rep_ids).exclude(Exists(touches)), "lead__owner_id",
+                         periods, "at")
+    first = touches.order_by("occurred_at", "id")
+    touched = (
+        crossings.annotate(touch_by=Subquery(first.values("actor_id")[:1]))
+        .filter(touch_by__in=rep_ids)
+        .annotate(touch_at=Subquery(first.values("occurred_at")[:1]))
+        .values_list("at", "touch_at", "touch_by")
     )
-    crossings = (
-        LeadHistory.objects.filter(kind=LeadHistory.Kind.STAGE, to_stage=Stage.MQL, **_in(period, "at"))
-        .annotate(touch_at=Subquery(first_touch.values("occurred_at")[:1]),
-                  touch_by=Subquery(first_touch.values("actor_id")[:1]))
-        .values("lead_id", "lead__owner_id", "at", "touch_at", "touch_by")
-    )
-    hours: dict[int, list[float]] = defaultdict(list)
-    waiting: dict[int, int] = defaultdict(int)
-    wanted = set(rep_ids)
-    for row in crossings:
-        if row["touch_at"] is None:
-            if row["lead__owner_id"] in wanted:
-                waiting[row["lead__owner_id"]] += 1
-        elif row["touch_by"] in wanted:
-            hours[row["touch_by"]].append((row["touch_at"] - row["at"]).total_seconds() / 3600)
-    return hours, waiting
+    hours: list[dict[int, list[float]]] = [defaultdict(list) for _ in periods]
+    bounds = [(p.start, p.end) for p in periods]
+    for crossed_at, touch_at, touch_by in touched:
+        value = (touch_at - crossed_at).total_seconds() / 3600
+        for (start, end), per_rep in zip(bounds, hours, strict=True):
+            if start <= crossed_at < end:
+                per_rep[touch_by].append(value)
+    return list(zip(hours, waiting, strict=True))
 
 
 FUNNEL_STAGES: tuple[tuple[str, str], ...] = (

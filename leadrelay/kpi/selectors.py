@@ -97,11 +97,26 @@ def progress(metric_key: str, actual, target: Decimal | None) -> dict | None:
 def table(user: User, *, period: metrics.Period, team_id: int | None = None, rep_id: int | None = None) -> dict:
     """The numbers one dashboard, export or API answer shows: per rep and the group total, with targets
     (for a calendar month) and progress."""
+    return tables(user, periods=[period], team_id=team_id, rep_id=rep_id)[0]
+
+
+def tables(user: User, *, periods: list[metrics.Period], team_id: int | None = None,
+           rep_id: int | None = None) -> list[dict]:
+    """`table` for several periods (today / this week / this month), computed together."""
     reps, team = scope_reps(user, team_id=team_id, rep_id=rep_id)
-    result = metrics.compute(period, [r.pk for r in reps])
+    rep_ids = [r.pk for r in reps]
+    return [
+        _table(period, result, reps, team)
+        for period, result in zip(periods, metrics.compute_many(periods, rep_ids), strict=True)
+    ]
+
+
+def _table(period: metrics.Period, result: metrics.Result, reps: list[User], team: Team | None) -> dict:
     month = month_of(period.first_day)
     monthly = period.kind == "month"
-    targets = targets_for(month=month, user_ids=[r.pk for r in reps], team_id=team.pk if team else None) if monthly else {}
+    targets = {}
+    if monthly:
+        targets = targets_for(month=month, user_ids=[r.pk for r in reps], team_id=team.pk if team else None)
     rows = []
     for rep in reps:
         values = result.per_rep[rep.pk]
@@ -129,15 +144,12 @@ def table(user: User, *, period: metrics.Period, team_id: int | None = None, rep
 
 def trend(user: User, *, weeks: int = 12, team_id: int | None = None, rep_id: int | None = None,
           today: date | None = None) -> dict:
-    """Each metric's group total for each of the last `weeks` weeks."""
+    """Each metric's group total for each of the last `weeks` weeks (computed together: one grouped query per
+    metric, not one per week)."""
     reps, team = scope_reps(user, team_id=team_id, rep_id=rep_id)
-    ids = [r.pk for r in reps]
     periods = metrics.weeks_back(weeks, today=today)
-    series: dict[str, list] = {m.key: [] for m in metrics.METRICS}
-    for period in periods:
-        total = metrics.compute(period, ids).total
-        for key in series:
-            series[key].append(total.get(key))
+    results = metrics.compute_many(periods, [r.pk for r in reps])
+    series = {m.key: [result.total.get(m.key) for result in results] for m in metrics.METRICS}
     return {"periods": periods, "series": series, "team": team}
 
 

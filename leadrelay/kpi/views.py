@@ -80,7 +80,7 @@ def dashboard(request):
     if not user.has_role(*DASHBOARD_ROLES) and not user.is_superuser:
         return redirect("kpi:me")
     team_id, rep_id = _int(request.GET.get("team")), _int(request.GET.get("rep"))
-    tables = [selectors.table(user, period=p, team_id=team_id, rep_id=rep_id) for p in _periods(request)]
+    tables = selectors.tables(user, periods=_periods(request), team_id=team_id, rep_id=rep_id)
     for t in tables:
         t["title"] = _period_title(t["period"])
     if request.GET.get("format") in ("csv", "xlsx"):
@@ -97,7 +97,7 @@ def me(request):
     user = request.user
     if not user.has_role(Role.IS_REP, Role.IS_MANAGER):
         raise PermissionDenied(_("This dashboard is for inside-sales members."))
-    tables = [selectors.table(user, period=p, rep_id=user.pk) for p in _periods(request)]
+    tables = selectors.tables(user, periods=_periods(request), rep_id=user.pk)
     for t in tables:
         t["title"] = _period_title(t["period"])
     if request.GET.get("format") in ("csv", "xlsx"):

@@ -102,8 +102,14 @@ class Lead(models.Model):
             models.UniqueConstraint(Lower("email"), name="leads_lead_email_unique"),
         ]
         indexes = [
-            models.Index(fields=["owner", "stage"]),
+            # Untouched (owner, IS stage, assigned since) and the lead list's owner filter.
+            models.Index(fields=["owner", "stage", "assigned_at"]),
             models.Index(fields=["fs_owner", "stage"]),
+            # The lead list's sorts, alone and under its usual filters (stage, owner / the unassigned queue).
+            models.Index(fields=["stage", "created_at"]),
+            models.Index(fields=["owner", "created_at"]),
+            models.Index(fields=["behaviour_score", "id"]),
+            models.Index(fields=["last_name", "id"]),
         ]
 
     def __str__(self) -> str:
@@ -140,7 +146,8 @@ class LeadHistory(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["lead", "at"]), models.Index(fields=["kind", "to_stage", "at"])]
+        # (kind, to_stage, at, lead): KPIs and the funnel count leads reaching a stage in a period from the index.
+        indexes = [models.Index(fields=["lead", "at"]), models.Index(fields=["kind", "to_stage", "at", "lead"])]
 
 
 class AccountHistory(models.Model):

@@ -6,7 +6,11 @@ unassigned queue; an FS rep the leads assigned to it; a manager the records of i
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+from django.db import connections
 from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from leadrelay.core.exceptions import NotFound
 from leadrelay.leads.models import Account, Lead, LeadHistory
@@ -69,10 +73,7 @@ def lead_search(user: User, *, text: str = "", stage: str = "", owner_id: int | 
                 order: str = "-created_at", tier: str = "", industry: str = "") -> QuerySet[Lead]:
     qs = leads_visible_to(user)
     if text:
-        qs = qs.filter(
-            Q(email__icontains=text) | Q(first_name__icontains=text) | Q(last_name__icontains=text)
-            | Q(account__name__icontains=text) | Q(title__icontains=text)
-        )
+        qs = qs.filter(_lead_text_q(text))
     if stage:
         qs = qs.filter(stage=stage)
     if owner_id:
@@ -89,6 +90,71 @@ def lead_search(user: User, *, text: str = "", stage: str = "", owner_id: int | 
         qs = qs.filter(account__industry=industry)
     allowed = {"-created_at", "created_at", "-behaviour_score", "-updated_at", "last_name", "email"}
     return qs.order_by(order if order in allowed else "-created_at", "-id")
+
+
+# Search: text contained (case-insensitively) in the email, first or last name, title or company name. ----
+
+TEXT_COLUMNS = ("email", "first_name", "last_name", "title")
+TEXT_INDEX_MIN = 3  # trigram indexes find fragments of three characters or more
+TEXT_INDEX_MAX_ROWS = 50_000  # beyond this many matches, reading the table in list order finds a page sooner
+
+
+@lru_cache(maxsize=8)
+def _text_index(alias: str, name: str) -> str | None:
+    """Which search index the database has (migration leads 0004): 'fts' (SQLite FTS5 trigram table with its
+    triggers), 'trigram' (PostgreSQL pg_trgm indexes) or None. `name` keys the cache by database."""
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT count(*) FROM sqlite_master WHERE (type = 'table' AND name = 'leads_lead_text') "
+                "OR (type = 'trigger' AND tbl_name = 'leads_lead' AND name LIKE 'leads_lead_text_%')"
+            )
+            return "fts" if cursor.fetchone()[0] == 4 else None
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT count(*) FROM pg_indexes WHERE indexname IN (%s, %s, %s, %s, %s)",
+                [*(f"leads_lead_{c}_trgm" for c in TEXT_COLUMNS), "leads_account_name_trgm"],
+            )
+            return "trigram" if cursor.fetchone()[0] == 5 else None
+    return None
+
+
+def _lead_text_q(text: str) -> Q:
+    """Leads whose email, first or last name, title or company name contains `text`, ignoring case.
+
+    With a search index (and a fragment it can use) the matching ids come from the index: a union of one
+    indexed lookup per column. When the fragment matches so many leads that the index would hand back a
+    large part of the table, the list reads the table in its order instead and stops at the page (the
+    filter is the same either way).
+    """
+    scan = (
+        Q(email__icontains=text) | Q(first_name__icontains=text) | Q(last_name__icontains=text)
+        | Q(account__name__icontains=text) | Q(title__icontains=text)
+    )
+    connection = connections[Lead.objects.db]
+    index = _text_index(connection.alias, str(connection.settings_dict["NAME"]))
+    if index is None or len(text) < TEXT_INDEX_MIN:
+        return scan
+    accounts = Account.objects.filter(name__icontains=text).values("pk")
+    arms = [Lead.objects.filter(account__in=accounts).values("pk")]
+    if index == "trigram":
+        arms += [Lead.objects.filter(**{f"{column}__icontains": text}).values("pk") for column in TEXT_COLUMNS]
+        parts, params = [], []
+    else:
+        parts = ["SELECT rowid FROM leads_lead_text WHERE leads_lead_text MATCH %s"]
+        params = ['"' + text.replace('"', '""') + '"']  # one phrase: the fragment's trigrams in a row
+    for arm in arms:
+        sql, arm_params = arm.order_by().query.sql_with_params()
+        parts.append(sql)
+        params += arm_params
+    union = " UNION ALL ".join(parts)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM ({union}) AS matched LIMIT %s) AS probe",
+                       [*params, TEXT_INDEX_MAX_ROWS + 1])
+        if cursor.fetchone()[0] > TEXT_INDEX_MAX_ROWS:
+            return scan
+    return Q(pk__in=RawSQL(union, params))
 
 
 def lead_history(lead: Lead) -> QuerySet[LeadHistory]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -31,9 +32,78 @@ def _is_partial(request) -> bool:
     return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-History-Restore-Request")
 
 
-def _paginate(request, qs):
-    """Page `request.GET["page"]` of `qs`, PER_PAGE rows, sorting and counting on primary keys only."""
-    page = Paginator(qs.values_list("pk", flat=True), PER_PAGE).get_page(request.GET.get("page"))
+# A list counts its rows exactly up to this many; beyond, it says "more than 10,000" (counting a million
+# rows on every filter change costs more than the number is worth) and finds the next page by looking ahead.
+COUNT_CAP = 10_000
+
+
+class CappedPage(Page):
+    """A page of a capped list: whether a next page exists is known from the rows after this one."""
+
+    def __init__(self, object_list, number, paginator, *, more: bool):
+        super().__init__(object_list, number, paginator)
+        self.more = more
+
+    def has_next(self) -> bool:
+        return self.more
+
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+
+class CappedPaginator(Paginator):
+    """A paginator whose `count` stops at `cap` + 1 (a bounded COUNT); `capped` says the list holds more than `cap`.
+
+    Up to `cap` rows it is Django's paginator. Beyond, page numbers are open-ended: a page reads one row more
+    than it shows to know whether another follows, and a number past the end falls back to the last page
+    (the one case that counts every row).
+    """
+
+    def __init__(self, object_list, per_page, *, cap: int = COUNT_CAP):
+        super().__init__(object_list, per_page)
+        self.cap = cap
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list[: self.cap + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.cap
+
+    def validate_number(self, number):
+        if not self.capped:
+            return super().validate_number(number)
+        return self._validate_number(number, float("inf"))
+
+    def page(self, number):
+        if not self.capped:
+            return super().page(number)
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom:bottom + self.per_page + 1])
+        if not rows and number > 1:
+            raise EmptyPage(self.error_messages["no_results"])
+        return CappedPage(rows[: self.per_page], number, self, more=len(rows) > self.per_page)
+
+    def get_page(self, number):
+        if not self.capped:
+            return super().get_page(number)
+        try:
+            return self.page(number)
+        except PageNotAnInteger:
+            return self.page(1)
+        except EmptyPage:
+            total = self.object_list.count()
+            return self.page(max(1, -(-total // self.per_page)))
+
+
+def _paginate(request, qs, *, cap: int | None = None):
+    """Page `request.GET["page"]` of `qs`, PER_PAGE rows, sorting and counting on primary keys only
+    (counting at most `cap` rows when given)."""
+    ids = qs.values_list("pk", flat=True)
+    paginator = Paginator(ids, PER_PAGE) if cap is None else CappedPaginator(ids, PER_PAGE, cap=cap)
+    page = paginator.get_page(request.GET.get("page"))
     page.object_list = selectors.rows_by_ids(qs, list(page.object_list))
     return page
 
@@ -53,7 +123,7 @@ def _list_response(request, template: str, context: dict):
 def lead_list(request):
     form = LeadFilterForm(request.GET, user=request.user)
     search = form.search_kwargs()
-    page = _paginate(request, selectors.lead_search(request.user, **search))
+    page = _paginate(request, selectors.lead_search(request.user, **search), cap=COUNT_CAP)
     account = None
     if search["account_id"]:
         account = selectors.accounts_visible_to(request.user).filter(pk=search["account_id"]).first()

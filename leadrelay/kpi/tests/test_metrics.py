@@ -216,3 +216,37 @@ def test_targets_progress_in_the_month(users, history):
     row = next(r for r in table["rows"] if r["rep"] == a)
     assert row["progress"]["connects"] == {"percent": 50, "met": False}
     assert row["progress"]["mql_to_first_touch_hours"] == {"percent": 100, "met": True}
+
+
+def test_periods_computed_together_give_each_period_its_own_numbers(history):
+    """Today, this week and this month computed in one pass (overlapping periods: a row counts in each it falls
+    in) give exactly the hand-worked numbers of each period."""
+    a, b = history
+    with time_machine.travel(NOW, tick=False):
+        periods = [metrics.period_for(k) for k in ("day", "week", "month")]
+        day, week, month = metrics.compute_many(periods, [a.pk, b.pk])
+    for kind, result in (("day", day), ("week", week), ("month", month)):
+        assert result.per_rep[a.pk] == EXPECTED[kind]["A"]
+        assert result.per_rep[b.pk] == EXPECTED[kind]["B"]
+        assert result.total == EXPECTED[kind]["total"]
+    assert week.not_yet_touched == {a.pk: 1, b.pk: 1}
+
+
+def test_trend_weeks_match_each_week_computed_alone(users, history):
+    """The trend's weekly totals (one grouped query per metric) equal each week computed on its own: this week
+    has the numbers worked out by hand, the week before has l3's Sunday connect, l5's handoff and B's
+    recycled lead untouched as of that Sunday's end."""
+    a, b = history
+    with time_machine.travel(NOW, tick=False):
+        data = selectors.trend(users["is_manager"], weeks=4)
+        alone = [metrics.compute(period, [r.pk for r in selectors.reps_visible_to(users["is_manager"])])
+                 for period in data["periods"]]
+    assert [p.first_day.isoformat() for p in data["periods"]] == ["2026-10-26", "2026-11-02", "2026-11-09",
+                                                                  "2026-11-16"]
+    for key, values in data["series"].items():
+        assert values == [result.total[key] for result in alone], key
+    assert data["series"]["connects"] == [1, 1, 1, 3]
+    assert data["series"]["handoffs_approved"] == [0, 0, 1, 1]
+    assert data["series"]["handoffs_returned"] == [0, 0, 1, 0]
+    assert data["series"]["untouched"][2] == 1 and data["series"]["untouched"][3] == 3
+    assert data["series"]["mql_to_first_touch_hours"] == [None, 1.0, None, 4.0]

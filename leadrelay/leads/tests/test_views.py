@@ -38,6 +38,31 @@ def test_lead_list_pages_fifty_at_a_time(client, users):
 
 
 @pytest.mark.django_db
+def test_lead_list_counts_up_to_a_cap_then_says_more(client, users, monkeypatch):
+    """Past the cap the list says "More than N leads" instead of counting every row; pages still go forward
+    while rows follow, the last one has no Next, and a page number past the end shows the last page."""
+    from leadrelay.leads import views
+
+    monkeypatch.setattr(views, "COUNT_CAP", 60)
+    leads = LeadFactory.create_batch(130, owner=users["is_rep"])
+    client.force_login(users["is_rep"])
+    first = client.get(reverse("leads:lead_list"))
+    body = first.content.decode()
+    assert first.context["page"].paginator.capped
+    assert "More than 60 leads" in body and "130 leads" not in body
+    assert "Page 1<" in body and 'rel="next"' in body
+    third = client.get(reverse("leads:lead_list"), {"page": 3})
+    assert len(third.context["page"].object_list) == 30 and 'rel="next"' not in third.content.decode()
+    shown = [lead.pk for n in (1, 2, 3) for lead in client.get(reverse("leads:lead_list"), {"page": n})
+             .context["page"].object_list]
+    assert sorted(shown) == sorted(lead.pk for lead in leads)  # every lead once, across the pages
+    beyond = client.get(reverse("leads:lead_list"), {"page": 9})
+    assert beyond.context["page"].number == 3
+    narrow = client.get(reverse("leads:lead_list"), {"page": 1, "q": leads[0].email})
+    assert not narrow.context["page"].paginator.capped and "1 lead<" in narrow.content.decode()
+
+
+@pytest.mark.django_db
 def test_lead_list_searches_and_filters(client, users):
     """Search by text, and filters by stage, source, owner, the unassigned queue, tier and industry."""
     tier_a = AccountFactory(name="Sakura Cloud KK", target_tier="A", industry="SaaS")
