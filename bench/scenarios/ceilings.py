@@ -53,6 +53,6 @@ def db_insert(ctx) -> float:
         for n in range(ctx.size("insert_rows"))
     ]
     with ctx.timer() as timer:
-        count = bulk_insert(Event, EVENT_COLUMNS, rows)
+        count = bulk_insert(Event, EVENT_COLUMNS, rows, load=False)
     Event.objects.filter(event_id__startswith=f"ceiling-{run}-")._raw_delete(Event.objects.db)
     return count / timer.seconds
