@@ -250,28 +250,40 @@ def contributions_sql(ruleset: RuleSet, *, lead_filter: str | Sql, compiled: Com
     for rule in c.events:
         if EVENT_TYPE_FOR_KIND[rule.kind] not in event_types:
             event_types.append(EVENT_TYPE_FOR_KIND[rule.kind])
-    # ev0: one row per relevant event, with its epoch time and lower-cased path computed once.
-    sql = Sql("WITH ev0 AS (SELECT e.id AS event_id, e.lead_id, e.type, e.name, e.session_id, e.occurred_at, ")
-    sql.add(f"{epoch_sql('e.occurred_at')} AS ts, LOWER(COALESCE(NULLIF(e.path, ''), e.url)) AS lpath ")
+    # ev: one row per relevant event, straight from the events table in one pass: its epoch time, lower-cased
+    # path, and the previous event's time and session for visits. Windows order a lead's events by
+    # (occurred_at, id): the (lead, occurred_at) index order, so this window needs no sort, and exact on both
+    # databases.
+    ts_e = epoch_sql("e.occurred_at")
+    tsrc = "COALESCE(e.source, '')" if _has_event_source_column() else "''"
+    sql = Sql(f"WITH ev AS (SELECT e.id AS event_id, e.lead_id, e.type, e.name, e.session_id, e.occurred_at, {ts_e} AS ts, ")
+    sql.add(f"LOWER(COALESCE(NULLIF(e.path, ''), e.url)) AS lpath, {tsrc} AS tsrc, ")
+    sql.add(f"LAG({ts_e}) OVER w AS prev_ts, LAG(e.session_id) OVER w AS prev_sid ")
+    # On SQLite `+e.type` keeps the planner off the type index (it would read every event of that type, for
+    # every range) and on the (lead, occurred_at) index, whose order the window then reuses.
+    type_col = "+e.type" if connection.vendor == "sqlite" else "e.type"
     sql.add("FROM tracking_event e WHERE e.lead_id IS NOT NULL AND ")
     sql.extend(lead_filter if isinstance(lead_filter, Sql) else Sql(lead_filter)).add(" ")
     if since is not None:
         sql.add("AND e.occurred_at >= %s ", since)
-    sql.add(f"AND e.type IN ({', '.join(['%s'] * len(event_types))})), ", *event_types)
-    # ev: the matching page rule (first in order) and event rule, and the previous event for visits.
-    sql.add("ev AS (SELECT event_id, lead_id, type, session_id, occurred_at, ts, ")
+    sql.add(f"AND {type_col} IN ({', '.join(['%s'] * len(event_types))}) ", *event_types)
+    sql.add("WINDOW w AS (PARTITION BY e.lead_id ORDER BY e.occurred_at, e.id)), ")
+
+    # v: the matching page rule (first in order) and event rule, visit starts (first event, 30 minutes without
+    # events, or a new session) and funnel steps; materialised because every part below reads it.
+    sql.add("v AS MATERIALIZED (SELECT event_id, lead_id, type, occurred_at, ts, tsrc, ")
+    page_case = Sql("NULL")
     if c.page:
-        sql.add("CASE WHEN type = 'page_view' THEN (CASE")
+        page_case = Sql("(CASE WHEN type = 'page_view' THEN (CASE")
         for rule in c.page:
-            sql.add(" WHEN ")
+            page_case.add(" WHEN ")
             for i, pattern in enumerate(rule.pattern_list):
                 if i:
-                    sql.add(" OR ")
-                sql.extend(pattern_sql("lpath", pattern))
-            sql.add(f" THEN {_num(rule.pk)}")
-        sql.add(" END) END AS page_rule, ")
-    else:
-        sql.add("NULL AS page_rule, ")
+                    page_case.add(" OR ")
+                page_case.extend(pattern_sql("lpath", pattern))
+            page_case.add(f" THEN {_num(rule.pk)}")
+        page_case.add(" END) END)")
+    sql.extend(page_case).add(" AS page_rule, ")
     if c.events:
         sql.add("(CASE")
         for rule in c.events:
@@ -282,48 +294,59 @@ def contributions_sql(ruleset: RuleSet, *, lead_filter: str | Sql, compiled: Com
         sql.add(" END) AS event_rule, ")
     else:
         sql.add("NULL AS event_rule, ")
-    sql.add("LAG(ts) OVER w AS prev_ts, LAG(session_id) OVER w AS prev_sid ")
-    sql.add("FROM ev0 WINDOW w AS (PARTITION BY lead_id ORDER BY ts, event_id)), ")
-
-    steps = {r.pk: r.step for r in c.page if r.step}
-    step_case = "NULL"
-    if steps:
-        step_case = "(CASE page_rule " + " ".join(f"WHEN {_num(k)} THEN {_num(v)}" for k, v in steps.items()) + " END)"
-    # v: visit starts (first event, 30 minutes without events, or a new session) and funnel steps;
-    # materialised because every part below reads it.
-    sql.add("v AS MATERIALIZED (SELECT event_id, lead_id, type, occurred_at, ts, page_rule, event_rule, ")
     sql.add(f"CASE WHEN prev_ts IS NULL OR ts - prev_ts > {VISIT_GAP_SECONDS} OR (session_id <> '' AND ")
-    sql.add("prev_sid <> '' AND session_id <> prev_sid) THEN 1 ELSE 0 END AS vstart, ")
-    sql.add(f"{step_case} AS step FROM ev), ")
+    sql.add("prev_sid <> '' AND session_id <> prev_sid) THEN 1 ELSE 0 END AS vstart FROM ev), ")
+    steps = {r.pk: r.step for r in c.page if r.step}
+    if steps:
+        # The funnel step of a page rule, for the progression below.
+        step_case = "(CASE page_rule " + " ".join(f"WHEN {_num(k)} THEN {_num(v)}" for k, v in steps.items()) + " END)"
+    else:
+        step_case = "NULL"
 
     if c.progression is not None:
-        # Only funnel pages and visit starts matter here, so the chain's windows run over that subset.
-        frame = "PARTITION BY lead_id ORDER BY ts, event_id"
+        # Only funnel pages and visit starts matter here, so the chain's windows run over that subset. p1 gives
+        # every row its visit's start (visit_ts) and the latest product page before it (a1). A chain counts at a
+        # contact page r when its start >= thr(r) = min(visit_ts(r), ts(r) - window); thr never decreases along
+        # a lead's rows and a chain's start is at most a1 of each of its pages, so a page with a1 < thr (or no
+        # product page before it) is on no chain that counts: p2 and p3 skip those pages (and p3 the case
+        # studies, which only p2 reads). The latest start of the chains left is then the same whenever it counts.
+        window = int(ruleset.progression_window_minutes) * 60
+        frame = "PARTITION BY lead_id ORDER BY occurred_at, event_id"
         before = f"({frame} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
+        sql.add(f"p0 AS (SELECT event_id, lead_id, occurred_at, ts, vstart, {step_case} AS step FROM v), ")
         sql.add("p1 AS (SELECT event_id, lead_id, occurred_at, ts, step, MAX(CASE WHEN vstart = 1 THEN ts END) OVER ")
         sql.add(f"({frame} ROWS UNBOUNDED PRECEDING) AS visit_ts, ")
-        sql.add(f"CASE WHEN step = 2 THEN MAX(CASE WHEN step = 1 THEN ts END) OVER {before} END AS c2 FROM v ")
+        sql.add(f"MAX(CASE WHEN step = 1 THEN ts END) OVER {before} AS a1 FROM p0 ")
         sql.add("WHERE step IS NOT NULL OR vstart = 1), ")
-        sql.add(f"p2 AS (SELECT p1.*, CASE WHEN step = 3 THEN MAX(c2) OVER {before} END AS c3 FROM p1), ")
-        sql.add(f"p3 AS (SELECT p2.*, CASE WHEN step = 4 THEN MAX(c3) OVER {before} END AS c4 FROM p2), ")
+        sql.add(f"p2 AS (SELECT p1.*, CASE WHEN step = 3 THEN MAX(CASE WHEN step = 2 THEN a1 END) OVER {before} END AS c3 ")
+        sql.add(f"FROM p1 WHERE step >= 2 AND (a1 >= visit_ts OR ts - a1 <= {window})), ")
+        sql.add(f"p3 AS (SELECT p2.*, CASE WHEN step = 4 THEN MAX(c3) OVER {before} END AS c4 FROM p2 ")
+        sql.add(f"WHERE step = 4 OR (step = 3 AND (c3 >= visit_ts OR ts - c3 <= {window}))), ")
 
     parts = []
     if c.page:
         parts.append(Sql("SELECT event_id, lead_id, occurred_at, ts, page_rule AS rule_id FROM v "
                          "WHERE page_rule IS NOT NULL"))
     if c.source:
-        # Only a visit's first page view is classified: its url, referrer and utm are read back by id.
+        # Only a visit's first page view is classified. Tracking's ingest-time source (carried in v) decides when
+        # there is one; otherwise its url, referrer and utm are read back by id and classified here.
+        known = Sql("SELECT event_id, lead_id, occurred_at, ts, (CASE (CASE WHEN tsrc = 'internal' THEN 'direct' "
+                    "ELSE tsrc END)")
+        for rule in c.source:
+            known.add(" WHEN %s THEN " + _num(rule.pk), rule.source)
+        known.add(" END) AS rule_id FROM v WHERE vstart = 1 AND type = 'page_view' AND tsrc <> ''")
+        parts.append(known)
         part = Sql("SELECT event_id, lead_id, occurred_at, ts, (CASE ").extend(source_sql())
         for rule in c.source:
             part.add(" WHEN %s THEN " + _num(rule.pk), rule.source)
         part.add(f" END) AS rule_id FROM (SELECT v.event_id, v.lead_id, v.occurred_at, v.ts, {_source_columns('s')} ")
-        part.add("FROM v JOIN tracking_event s ON s.id = v.event_id WHERE v.vstart = 1 AND v.type = 'page_view') vs")
+        part.add("FROM v JOIN tracking_event s ON s.id = v.event_id WHERE v.vstart = 1 AND v.type = 'page_view' "
+                 "AND v.tsrc = '') vs")
         parts.append(part)
     if c.events:
         parts.append(Sql("SELECT event_id, lead_id, occurred_at, ts, event_rule AS rule_id FROM v "
                          "WHERE event_rule IS NOT NULL"))
     if c.progression is not None:
-        window = int(ruleset.progression_window_minutes) * 60
         parts.append(Sql(f"SELECT event_id, lead_id, occurred_at, ts, {_num(c.progression.pk)} AS rule_id "
                          f"FROM p3 WHERE c4 IS NOT NULL AND (c4 >= visit_ts OR ts - c4 <= {window})"))
     sql.add("m AS (")
@@ -336,7 +359,7 @@ def contributions_sql(ruleset: RuleSet, *, lead_filter: str | Sql, compiled: Com
     sql.add(f"FLOOR((m.ts + {_num(tz_offset_seconds())}) / 86400.0) AS day ")
     sql.add("FROM m JOIN scoring_behaviourrule r ON r.id = m.rule_id), ")
     sql.add("capped AS (SELECT mr.*, SUM(points) OVER (PARTITION BY lead_id, rule_id, day ")
-    sql.add("ORDER BY ts, event_id ROWS UNBOUNDED PRECEDING) AS running FROM mr), ")
+    sql.add("ORDER BY occurred_at, event_id ROWS UNBOUNDED PRECEDING) AS running FROM mr), ")
     sql.add("final AS (SELECT lead_id, rule_id, event_id, occurred_at, ts, CASE ")
     sql.add("WHEN daily_cap IS NULL OR points <= 0 THEN points WHEN running <= daily_cap THEN points ")
     sql.add("WHEN running - points < daily_cap THEN daily_cap - (running - points) ELSE 0 END AS awarded FROM capped) ")
@@ -375,6 +398,63 @@ def update_behaviour_scores(ruleset: RuleSet, *, lead_filter_l: str, lead_filter
             "(SELECT 1 FROM scoring_scorecontribution c2 WHERE c2.lead_id = leads_lead.id)",
             [now],
         )
+
+
+# Bulk rescore of a lead id range: computed into a temporary table, then written in one go --------------
+
+STAGE_TABLE = "scoring_rescore_stage"
+
+
+def stage_contributions(ruleset: RuleSet, *, id_range: tuple[int, int], compiled: CompiledRules | None = None) -> int:
+    """Compute the contributions of the leads lo <= id < hi into a temporary table of this connection (no
+    index, written once, read twice), without touching the stored ones. Returns how many rows it holds."""
+    drop_stage()
+    ctes = contributions_sql(ruleset, lead_filter=lead_filter_sql("e.lead_id", id_range=id_range), compiled=compiled)
+    with connection.cursor() as cursor:
+        if ctes is None:
+            at_type = "timestamp with time zone" if connection.vendor == "postgresql" else "datetime"
+            cursor.execute(f"CREATE TEMP TABLE {STAGE_TABLE} (lead_id bigint, rule_id bigint, event_id bigint, "
+                           f"points double precision, occurred_at {at_type}, ts double precision)")
+            return 0
+        text = f"CREATE TEMP TABLE {STAGE_TABLE} AS " + ctes.text + (
+            "SELECT lead_id, rule_id, event_id, awarded AS points, occurred_at, ts FROM final WHERE awarded <> 0")
+        cursor.execute(text, ctes.params)
+        cursor.execute(f"SELECT COUNT(*) FROM {STAGE_TABLE}")
+        count = cursor.fetchone()[0]
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {STAGE_TABLE}")  # a temporary table has no statistics of its own
+        return count
+
+
+def drop_stage() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
+
+
+def write_staged(ruleset: RuleSet, *, id_range: tuple[int, int], now: dt.datetime) -> None:
+    """Replace the stored contributions of the leads lo <= id < hi with the staged ones and store each lead's
+    decayed sum at `now` (the same sum update_behaviour_scores() takes over the stored rows)."""
+    lo, hi = int(id_range[0]), int(id_range[1])
+    hl = _num(float(ruleset.half_life_seconds))
+    now_ts = _num(now.timestamp())
+    decayed = pow2_sql(f"(s.ts - {now_ts}) / {hl}")
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM scoring_scorecontribution WHERE lead_id >= %s AND lead_id < %s", [lo, hi])
+        cursor.execute("INSERT INTO scoring_scorecontribution (lead_id, rule_id, event_id, points, occurred_at) "
+                       f"SELECT lead_id, rule_id, event_id, points, occurred_at FROM {STAGE_TABLE}")
+        cursor.execute(
+            "UPDATE leads_lead SET behaviour_score = g.score, behaviour_scored_at = %s "
+            f"FROM (SELECT s.lead_id, SUM(s.points * {decayed}) AS score FROM {STAGE_TABLE} s GROUP BY s.lead_id) g "
+            "WHERE leads_lead.id = g.lead_id",
+            [now],
+        )
+        cursor.execute(
+            "UPDATE leads_lead SET behaviour_score = 0, behaviour_scored_at = %s "
+            "WHERE leads_lead.id >= %s AND leads_lead.id < %s AND behaviour_score <> 0 "
+            f"AND leads_lead.id NOT IN (SELECT lead_id FROM {STAGE_TABLE})",
+            [now, lo, hi],
+        )
+    drop_stage()
 
 
 # Company score ----------------------------------------------------------------------------------------

@@ -650,19 +650,18 @@ def rescore_job_create(*, actor: User | None, ruleset: RuleSet | None = None) ->
 
 
 def _rescore_range(ruleset: RuleSet, compiled, lo: int, hi: int, now: dt.datetime) -> int:
-    """Rescore the leads with lo <= id < hi in one transaction; returns how many leads that was."""
+    """Rescore the leads with lo <= id < hi in one transaction; returns how many leads that was.
+
+    The range's contributions are computed into a temporary table first (reading the events once), then the
+    stored ones are replaced and the scores summed from that table (not read back from the stored rows)."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
             _lock_range(lo, hi)
-            with connection.cursor() as cursor:  # the windows' sorts fit in memory
+            with connection.cursor() as cursor:  # the windows' sorts fit in memory; no JIT for one-off plans
                 cursor.execute("SET LOCAL work_mem = '64MB'")
-        ScoreContribution.objects.filter(lead_id__gte=lo, lead_id__lt=hi).delete()
-        engine.insert_contributions(ruleset, lead_filter=engine.lead_filter_sql("e.lead_id", id_range=(lo, hi)),
-                                    compiled=compiled)
-        engine.update_behaviour_scores(
-            ruleset, lead_filter_l=engine.lead_filter_sql("leads_lead.id", id_range=(lo, hi)),
-            lead_filter_c=engine.lead_filter_sql("c.lead_id", id_range=(lo, hi)), now=now,
-        )
+                cursor.execute("SET LOCAL jit = off")
+        engine.stage_contributions(ruleset, id_range=(lo, hi), compiled=compiled)
+        engine.write_staged(ruleset, id_range=(lo, hi), now=now)
         return Lead.objects.filter(pk__gte=lo, pk__lt=hi).count()
 
 
