@@ -44,7 +44,9 @@ class Activity(models.Model):
             models.Index(fields=["lead", "occurred_at"]),
             models.Index(fields=["actor", "occurred_at"]),
             models.Index(fields=["actor", "next_follow_up"]),
-            models.Index(fields=["lead", "by_inside_sales", "occurred_at"], name="desk_activity_is_touch"),
+            # Touches since a time (Untouched), and the first touch after one with its author (KPIs) from the index.
+            models.Index(fields=["lead", "by_inside_sales", "occurred_at", "id", "actor"],
+                         name="desk_activity_is_touch"),
             # KPIs: a rep's activities in a period by outcome (connects, appointments), from the index alone.
             models.Index(fields=["actor", "occurred_at", "by_inside_sales", "outcome", "lead"],
                          name="desk_activity_kpi"),

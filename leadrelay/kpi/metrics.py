@@ -151,9 +151,11 @@ def compute(period: Period, rep_ids: Iterable[int], *, now: datetime | None = No
     return compute_many([period], rep_ids, now=now)[0]
 
 
-def compute_many(periods: Iterable[Period], rep_ids: Iterable[int], *, now: datetime | None = None) -> list[Result]:
+def compute_many(periods: Iterable[Period], rep_ids: Iterable[int], *, now: datetime | None = None,
+                 not_yet_touched: bool = True) -> list[Result]:
     """`compute` for several periods at once (e.g. today / this week / this month, or twelve weeks): each metric
-    is one grouped query over all of them, not one per period. Returns a Result per period, in order."""
+    is one grouped query over all of them, not one per period. Returns a Result per period, in order.
+    `not_yet_touched=False` leaves Result.not_yet_touched empty (for views that show only the metrics)."""
     periods = list(periods)
     rep_ids = sorted(set(rep_ids))
     now = now or timezone.now()
@@ -219,7 +221,8 @@ def compute_many(periods: Iterable[Period], rep_ids: Iterable[int], *, now: date
         [r.untouched_total_buckets["total"] for r in results])
 
     medians, total_medians = [], []
-    for result, (hours, waiting) in zip(results, _mql_to_first_touch(periods, rep_ids), strict=True):
+    first_touches = _mql_to_first_touch(periods, rep_ids, waiting=not_yet_touched)
+    for result, (hours, waiting) in zip(results, first_touches, strict=True):
         result.not_yet_touched = waiting
         medians.append({rep: statistics.median(values) for rep, values in hours.items() if values})
         every = [h for values in hours.values() for h in values]
@@ -228,7 +231,8 @@ def compute_many(periods: Iterable[Period], rep_ids: Iterable[int], *, now: date
     return results
 
 
-def _mql_to_first_touch(periods: list[Period], rep_ids: list[int]) -> list[tuple[dict[int, list[float]], dict]]:
+def _mql_to_first_touch(periods: list[Period], rep_ids: list[int], *,
+                        waiting: bool = True) -> list[tuple[dict[int, list[float]], dict]]:
     """For each period: hours from each MQL crossing in it to the first IS activity after it, by the rep who
     touched it; and, per current owner, how many of those MQLs nobody has touched yet.
 
@@ -237,8 +241,10 @@ def _mql_to_first_touch(periods: list[Period], rep_ids: list[int]) -> list[tuple
     crossings = LeadHistory.objects.filter(kind=LeadHistory.Kind.STAGE, to_stage=Stage.MQL, **_span(periods, "at"))
     touches = Activity.objects.filter(lead_id=OuterRef("lead_id"), by_inside_sales=True,
                                       occurred_at__gte=OuterRef("at"))
-    waiting = _counts_by(crossings.filter(lead__owner_id__in=rep_ids).exclude(Exists(touches)), "lead__owner_id",
-                         periods, "at")
+    untouched = [{} for _ in periods]
+    if waiting:
+        untouched = _counts_by(crossings.filter(lead__owner_id__in=rep_ids).exclude(Exists(touches)),
+                               "lead__owner_id", periods, "at")
     first = touches.order_by("occurred_at", "id")
     touched = (
         crossings.annotate(touch_by=Subquery(first.values("actor_id")[:1]))
@@ -253,7 +259,7 @@ def _mql_to_first_touch(periods: list[Period], rep_ids: list[int]) -> list[tuple
         for (start, end), per_rep in zip(bounds, hours, strict=True):
             if start <= crossed_at < end:
                 per_rep[touch_by].append(value)
-    return list(zip(hours, waiting, strict=True))
+    return list(zip(hours, untouched, strict=True))
 
 
 FUNNEL_STAGES: tuple[tuple[str, str], ...] = (

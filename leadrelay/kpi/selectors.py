@@ -148,7 +148,7 @@ def trend(user: User, *, weeks: int = 12, team_id: int | None = None, rep_id: in
     metric, not one per week)."""
     reps, team = scope_reps(user, team_id=team_id, rep_id=rep_id)
     periods = metrics.weeks_back(weeks, today=today)
-    results = metrics.compute_many(periods, [r.pk for r in reps])
+    results = metrics.compute_many(periods, [r.pk for r in reps], not_yet_touched=False)
     series = {m.key: [result.total.get(m.key) for result in results] for m in metrics.METRICS}
     return {"periods": periods, "series": series, "team": team}
 
