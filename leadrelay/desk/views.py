@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from leadrelay.core import panels
 from leadrelay.core.exceptions import InvalidInput, NotFound, PermissionDenied
+from leadrelay.core.params import int_param
 from leadrelay.desk import selectors, services
 from leadrelay.desk.forms import ActivityForm, PlannedTouchForm, TargetAccountForm
 from leadrelay.desk.models import OUTCOMES_BY_KIND, Activity
@@ -60,10 +61,7 @@ def queue(request):
     from leadrelay.handoff.selectors import handoffs_overdue, handoffs_sent_back
 
     _require_desk(request.user)
-    try:
-        rep_id = int(request.GET.get("rep") or 0)
-    except ValueError:
-        rep_id = 0
+    rep_id = int_param(request.GET.get("rep")) or 0
     rep = selectors.queue_rep_get_for(request.user, rep_id)
     order = request.GET.get("sort") if request.GET.get("sort") in selectors.QUEUE_ORDERS else "score"
     now = timezone.now()
@@ -248,10 +246,7 @@ def accounts(request):
     tier = request.GET.get("tier", "")
     if tier not in Account.Tier.values:
         tier = ""
-    try:
-        owner_id = int(request.GET.get("owner") or 0) or None
-    except ValueError:
-        owner_id = None
+    owner_id = int_param(request.GET.get("owner")) or None
     text = request.GET.get("q", "").strip()[:100]
     due_only = request.GET.get("due") == "1"
     qs = selectors.target_accounts(request.user, tier=tier, owner_id=owner_id, text=text, due_only=due_only)

@@ -111,6 +111,11 @@ def lost_reasons(*, active_only: bool = True) -> QuerySet[LostReason]:
     return qs.filter(is_active=True) if active_only else qs
 
 
+def lost_reasons_editable_by(user: User) -> bool:
+    """Admins and FS managers keep the list of lost reasons."""
+    return user.is_authenticated and (is_admin(user) or user.has_role(Role.FS_MANAGER))
+
+
 def opportunity_creatable_by(user: User) -> bool:
     """Field sales (and admins) open opportunities; the service enforces the same rule."""
     return user.is_authenticated and (is_admin(user) or user.has_role(Role.FS_REP, Role.FS_MANAGER))

@@ -23,7 +23,7 @@ from leadrelay.leads.models import Account, Lead
 from leadrelay.leads.services import account_update, lead_assign, lead_transition
 from leadrelay.org.models import Role, User
 from leadrelay.sales.models import LostReason, Opportunity, OpportunityHistory, Pipeline, PipelineStage, SalesSettings
-from leadrelay.sales.selectors import default_pipeline, opportunity_is_editable_by
+from leadrelay.sales.selectors import default_pipeline, lost_reasons_editable_by, opportunity_is_editable_by
 
 EDITABLE_FIELDS = frozenset({"name", "amount", "currency", "expected_close", "next_step"})
 NOTE_MAX = 5000
@@ -318,10 +318,8 @@ def _recycle(*, actor: User, opportunity: Opportunity, lead: Lead, at) -> None:
 @transaction.atomic
 def lost_reason_save(*, actor: User, reason: LostReason | None, label_en: str, label_ja: str, order: int = 0,
                      is_active: bool = True) -> LostReason:
-    """Admins keep the list of lost reasons; a used reason is deactivated, never deleted."""
-    from leadrelay.org.selectors import is_admin
-
-    if not (is_admin(actor) or actor.has_role(Role.FS_MANAGER)):
+    """Admins and FS managers keep the list of lost reasons; a used reason is deactivated, never deleted."""
+    if not lost_reasons_editable_by(actor):
         raise PermissionDenied()
     label_en, label_ja = (label_en or "").strip(), (label_ja or "").strip()
     errors = {}

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from leadrelay.core.exceptions import InvalidInput, PermissionDenied
+from leadrelay.core.params import int_param
 from leadrelay.handoff.selectors import handoff_get_for
 from leadrelay.leads.forms import add_service_errors
 from leadrelay.leads.lifecycle import Stage
@@ -22,23 +23,25 @@ from leadrelay.leads.selectors import lead_get_for, lead_is_editable_by
 from leadrelay.leads.services import lead_mark_left
 from leadrelay.org.models import Role, User
 from leadrelay.sales import selectors, services
-from leadrelay.sales.forms import EditForm, LoseForm, NoteForm, OpportunityForm, PeriodForm, PersonLeftForm, StageForm, WinForm
+from leadrelay.sales.forms import (
+    EditForm,
+    LoseForm,
+    NoteForm,
+    OpportunityForm,
+    PeriodForm,
+    PersonLeftForm,
+    StageForm,
+    WinForm,
+)
 from leadrelay.sales.models import LostReason, Opportunity
 
 PER_PAGE = 50
 
 
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 @login_required
 def board(request):
     pipeline = selectors.default_pipeline()
-    owner_id = _int(request.GET.get("owner"))
+    owner_id = int_param(request.GET.get("owner"))
     columns = selectors.pipeline_board(request.user, pipeline=pipeline, owner_id=owner_id)
     return render(request, "sales/board.html", {
         "pipeline": pipeline, "columns": columns, "owners": selectors.fs_owner_choices(request.user)
@@ -49,10 +52,10 @@ def board(request):
 
 def _list_queryset(request):
     qs = selectors.opportunity_search(
-        request.user, status=request.GET.get("status", ""), owner_id=_int(request.GET.get("owner")),
+        request.user, status=request.GET.get("status", ""), owner_id=int_param(request.GET.get("owner")),
         text=request.GET.get("q", "").strip(),
     )
-    reason_id = _int(request.GET.get("reason"))
+    reason_id = int_param(request.GET.get("reason"))
     if reason_id:
         qs = qs.filter(lost_reason_id=reason_id)
     for param, lookup in (("closed_from", "closed_at__gte"), ("closed_to", "closed_at__lt")):
@@ -62,7 +65,7 @@ def _list_queryset(request):
                 qs = qs.filter(**{lookup: datetime.fromisoformat(value)})
             except ValueError:
                 pass
-    rep_id = _int(request.GET.get("is_rep"))
+    rep_id = int_param(request.GET.get("is_rep"))
     if rep_id:
         qs = qs.filter(is_rep_id=rep_id)
     source = request.GET.get("source")
@@ -100,7 +103,7 @@ def opportunity_list(request):
 @login_required
 def opportunity_create(request):
     handoff = None
-    handoff_id = _int(request.GET.get("handoff") or request.POST.get("handoff"))
+    handoff_id = int_param(request.GET.get("handoff") or request.POST.get("handoff"))
     if handoff_id:
         handoff = handoff_get_for(request.user, handoff_id)
     if not request.user.has_role(Role.FS_REP, Role.FS_MANAGER, Role.ADMIN):
@@ -224,8 +227,9 @@ def handed_over(request):
     reps = []
     if user.has_role(Role.IS_MANAGER, Role.ADMIN, Role.MARKETING):
         reps = User.objects.filter(role_grants__role=Role.IS_REP, is_active=True).distinct().order_by("username")
-    rows = selectors.handed_over(user, rep_id=_int(request.GET.get("rep")))
-    return render(request, "sales/handed_over.html", {"rows": rows, "reps": reps, "rep_id": _int(request.GET.get("rep"))})
+    rep_id = int_param(request.GET.get("rep"))
+    rows = selectors.handed_over(user, rep_id=rep_id)
+    return render(request, "sales/handed_over.html", {"rows": rows, "reps": reps, "rep_id": rep_id})
 
 
 def _period(form: PeriodForm) -> tuple[datetime, datetime]:
@@ -254,8 +258,8 @@ def loss_review(request):
         labels = dict(Lead.Source.choices)
     elif by == "is_rep":
         labels = {u.pk: u.display_name for u in User.objects.filter(pk__in=[c for c in review["columns"] if c])}
-    columns = [{"key": c, "label": labels.get(c, c if c not in (None, "total") else (_("Total") if c == "total" else _("none")))}
-               for c in review["columns"]]
+    fixed = {"total": _("Total"), None: _("none")}
+    columns = [{"key": c, "label": labels.get(c, fixed.get(c, c))} for c in review["columns"]]
     for row in review["rows"]:
         row["cells"] = [{"key": c["key"], "n": row["counts"].get(c["key"], 0)} for c in columns]
     period_query = urlencode({"status": "lost", "closed_from": start.isoformat(), "closed_to": end.isoformat()})
@@ -277,7 +281,7 @@ def person_left(request, lead_id: int):
         try:
             successor = lead_mark_left(actor=request.user, lead=lead, reason=reason, **data)
         except InvalidInput as error:
-            for name, msgs in error.fields.items():
+            for _name, msgs in error.fields.items():
                 for msg in msgs:
                     messages.error(request, msg)
         else:
@@ -285,7 +289,7 @@ def person_left(request, lead_id: int):
             if successor is not None:
                 return redirect("leads:lead_detail", successor.pk)
     else:
-        for field, errors in form.errors.items():
+        for _field, errors in form.errors.items():
             for error in errors:
                 messages.error(request, error)
     return redirect("leads:lead_detail", lead.pk)
@@ -317,14 +321,14 @@ def lead_panel_context(*, request, record) -> dict | None:
 
 @login_required
 def lost_reasons(request):
-    if not request.user.has_role(Role.ADMIN, Role.FS_MANAGER) and not request.user.is_superuser:
+    if not selectors.lost_reasons_editable_by(request.user):
         raise PermissionDenied()
     if request.method == "POST":
-        reason = LostReason.objects.filter(pk=_int(request.POST.get("id"))).first()
+        reason = LostReason.objects.filter(pk=int_param(request.POST.get("id"))).first()
         try:
             services.lost_reason_save(
                 actor=request.user, reason=reason, label_en=request.POST.get("label_en", ""),
-                label_ja=request.POST.get("label_ja", ""), order=_int(request.POST.get("order")) or 0,
+                label_ja=request.POST.get("label_ja", ""), order=int_param(request.POST.get("order")) or 0,
                 is_active=request.POST.get("is_active") == "on",
             )
         except InvalidInput as error:
