@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
             database_url = postgres.scratch_database() if backend == "postgresql" else ""
             if backend == "postgresql":
                 pg_version = getattr(postgres, "version", None)
-            out_path = workdir / "result.json"
+            out_path = workdir / f"result-{os.getpid()}.json"  # kept folders may serve two runs at once
             print(f"bench: {backend} (scale {args.scale}) in {workdir}", file=sys.stderr, flush=True)
             command = [sys.executable, "-m", "bench.child", "--backend", backend, "--scale", args.scale,
                        "--sizes", json.dumps(sizes), "--repeat", str(args.repeat), "--workdir", str(workdir),
