@@ -279,8 +279,9 @@ def _journeys(rng: random.Random):
     """(lead id, owner id, account id, stage, created, [(stage, at), ...]) for every lead, steps days apart."""
     from leadrelay.leads.models import Lead
 
-    leads = Lead.objects.order_by("pk").values_list("pk", "owner_id", "account_id", "stage", "created_at")
-    for lead_id, owner_id, account_id, stage, created in leads.iterator(chunk_size=BATCH):
+    # read in full first: the rows are written with COPY on the same connection, which cannot read meanwhile
+    leads = list(Lead.objects.order_by("pk").values_list("pk", "owner_id", "account_id", "stage", "created_at"))
+    for lead_id, owner_id, account_id, stage, created in leads:
         at, steps = created, []
         for step in PATHS.get(stage, []):
             at = min(at + timedelta(hours=rng.randrange(1, 24 * 7)), now() - timedelta(minutes=1))
