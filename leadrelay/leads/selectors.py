@@ -10,9 +10,9 @@ from functools import lru_cache
 
 from django.db import connections
 from django.db.models import Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import In
-from django.db.models.expressions import RawSQL
 
 from leadrelay.core.exceptions import NotFound
 from leadrelay.leads.models import Account, Lead, LeadHistory
