@@ -50,6 +50,9 @@ class Activity(models.Model):
             # KPIs: a rep's activities in a period by outcome (connects, appointments), from the index alone.
             models.Index(fields=["actor", "occurred_at", "by_inside_sales", "outcome", "lead"],
                          name="desk_activity_kpi"),
+            # Follow-ups (a small part of all activities), the open ones by due date: a rep's to-dos.
+            models.Index(fields=["follow_up_done", "next_follow_up", "lead"], name="desk_activity_follow_up",
+                         condition=models.Q(next_follow_up__isnull=False)),
         ]
 
     def __str__(self) -> str:
