@@ -431,6 +431,55 @@ def drop_stage() -> None:
         cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
 
 
+SEEN_TABLE = "scoring_rescore_seen"
+
+
+def remember_events(*, id_range: tuple[int, int]) -> int:
+    """Keep (id, lead) of every event of the leads lo <= id < hi, as this transaction sees them, in a
+    temporary table of this connection; events_unchanged() later tells whether that is still all of them."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {SEEN_TABLE}")
+        cursor.execute(f"CREATE TEMP TABLE {SEEN_TABLE} (id INTEGER PRIMARY KEY, lead_id bigint NOT NULL)")
+        cursor.execute(f"INSERT INTO {SEEN_TABLE} (id, lead_id) SELECT e.id, e.lead_id FROM tracking_event e "
+                       f"WHERE {lead_filter_sql('e.lead_id', id_range=id_range)}")
+        return cursor.rowcount
+
+
+def events_unchanged(*, id_range: tuple[int, int], remembered: int) -> bool:
+    """True when the events of the leads lo <= id < hi are exactly the remembered ones, each still with the
+    same lead (none added, removed or moved). An event's other fields do not change once it is stored."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*), COUNT(s.id) FROM tracking_event e LEFT JOIN {SEEN_TABLE} s "
+            f"ON s.id = e.id AND s.lead_id = e.lead_id WHERE {lead_filter_sql('e.lead_id', id_range=id_range)}"
+        )
+        now_count, still_seen = cursor.fetchone()
+        cursor.execute(f"DROP TABLE IF EXISTS {SEEN_TABLE}")
+    return now_count == still_seen == remembered
+
+
+# SQLite settings for one bulk job on one connection: a big page cache, temporary tables and sorts in memory,
+# the database file memory-mapped (reads without a copy per page). Restored when the job is done.
+SQLITE_BULK_PRAGMAS = {"cache_size": -262144, "temp_store": 2, "mmap_size": 1 << 35}
+
+
+def sqlite_bulk_settings(enable: bool, saved: dict | None = None) -> dict:
+    """Switch this SQLite connection to the bulk settings (returns the previous values), or back (`saved`)."""
+    if connection.vendor != "sqlite":
+        return {}
+    previous = {}
+    with connection.cursor() as cursor:
+        for name, value in SQLITE_BULK_PRAGMAS.items():
+            if enable:
+                cursor.execute(f"PRAGMA {name}")
+                row = cursor.fetchone()
+                previous[name] = row[0] if row else None
+                cursor.execute(f"PRAGMA {name} = {int(value)}")
+            elif saved and saved.get(name) is not None:
+                cursor.execute(f"PRAGMA {name} = {int(saved[name])}")
+    return previous
+
+
 def write_staged(ruleset: RuleSet, *, id_range: tuple[int, int], now: dt.datetime) -> None:
     """Replace the stored contributions of the leads lo <= id < hi with the staged ones and store each lead's
     decayed sum at `now` (the same sum update_behaviour_scores() takes over the stored rows)."""

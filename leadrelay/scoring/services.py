@@ -665,22 +665,42 @@ def _rescore_range(ruleset: RuleSet, compiled, lo: int, hi: int, now: dt.datetim
         return Lead.objects.filter(pk__gte=lo, pk__lt=hi).count()
 
 
-def _rescore_range_in_thread(*args) -> int:
+def _rescore_range_sqlite(ruleset: RuleSet, compiled, lo: int, hi: int, now: dt.datetime, write_lock) -> int:
+    """The same on SQLite, where one connection writes at a time but any number read: the contributions are
+    computed in a read transaction, beside the other ranges' work, and written under the write lock. If the
+    range's events changed in between (added, removed, moved to another lead), they are computed again there,
+    so what is written is always what the events are when it is written."""
+    with connection.cursor() as cursor:
+        cursor.execute("BEGIN")  # deferred: a read snapshot shared by the two statements below
+        try:
+            remembered = engine.remember_events(id_range=(lo, hi))
+            engine.stage_contributions(ruleset, id_range=(lo, hi), compiled=compiled)
+        finally:
+            cursor.execute("COMMIT")
+    with write_lock, transaction.atomic():
+        if not engine.events_unchanged(id_range=(lo, hi), remembered=remembered):
+            engine.stage_contributions(ruleset, id_range=(lo, hi), compiled=compiled)
+        engine.write_staged(ruleset, id_range=(lo, hi), now=now)
+        return Lead.objects.filter(pk__gte=lo, pk__lt=hi).count()
+
+
+def _rescore_range_in_thread(ruleset: RuleSet, compiled, lo: int, hi: int, now: dt.datetime, write_lock) -> int:
     from django.db import connections
 
     try:
-        return _rescore_range(*args)
+        if connection.vendor == "sqlite":
+            engine.sqlite_bulk_settings(True)
+            return _rescore_range_sqlite(ruleset, compiled, lo, hi, now, write_lock)
+        return _rescore_range(ruleset, compiled, lo, hi, now)
     finally:
         connections.close_all()
 
 
 def rescore_workers() -> int:
-    """Ranges rescored at once: PostgreSQL runs them side by side (one connection each, up to the cores);
-    SQLite has one writer, so one."""
+    """Ranges rescored at once, one connection each, up to the cores (at most 4). PostgreSQL runs them side
+    by side; on SQLite they are computed side by side and written one at a time."""
     import os
 
-    if connection.vendor != "postgresql":
-        return 1
     configured = os.environ.get("LEADRELAY_RESCORE_WORKERS")
     return max(1, int(configured)) if configured else max(1, min(4, os.cpu_count() or 1))
 
@@ -688,8 +708,8 @@ def rescore_workers() -> int:
 def rescore_job_run(*, job_id: int, chunk_size: int = 20000, progress=None, workers: int | None = None) -> RescoreJob:
     """Rescore every lead with the job's rule set, set-based, one lead id range per transaction.
 
-    `progress(processed, total)` is called after each range (the CLI draws its bar with it). On PostgreSQL
-    `workers` ranges run at once, each in its own connection.
+    `progress(processed, total)` is called after each range (the CLI draws its bar with it). `workers` ranges
+    run at once, each in its own connection (on SQLite their writes take turns).
     """
     with transaction.atomic():
         job = RescoreJob.objects.select_for_update().select_related("ruleset").get(pk=job_id)
@@ -720,16 +740,23 @@ def rescore_job_run(*, job_id: int, chunk_size: int = 20000, progress=None, work
             if progress is not None:
                 progress(processed, job.total)
 
-        if workers > 1 and len(ranges) > 1 and not connection.in_atomic_block:
+        if workers > 1 and len(ranges) > 1 and not connection.in_atomic_block and _threads_share_database():
+            import threading
             from concurrent.futures import ThreadPoolExecutor, as_completed
 
+            write_lock = threading.Lock()  # SQLite: this job's writers queue here rather than poll for the lock
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                futures = [pool.submit(_rescore_range_in_thread, ruleset, compiled, lo, hi, now) for lo, hi in ranges]
+                futures = [pool.submit(_rescore_range_in_thread, ruleset, compiled, lo, hi, now, write_lock)
+                           for lo, hi in ranges]
                 for future in as_completed(futures):
                     done(future.result())
         else:
-            for lo, hi in ranges:
-                done(_rescore_range(ruleset, compiled, lo, hi, now))
+            saved = engine.sqlite_bulk_settings(True)
+            try:
+                for lo, hi in ranges:
+                    done(_rescore_range(ruleset, compiled, lo, hi, now))
+            finally:
+                engine.sqlite_bulk_settings(False, saved)
         latches_release(ruleset=ruleset, now=now)
         made = mql_check(ruleset=ruleset, now=now)
         RescoreJob.objects.filter(pk=job.pk).update(
@@ -742,6 +769,11 @@ def rescore_job_run(*, job_id: int, chunk_size: int = 20000, progress=None, work
         )
     job.refresh_from_db()
     return job
+
+
+def _threads_share_database() -> bool:
+    """Other threads' connections see this one's data (not so for an in-memory SQLite database)."""
+    return connection.vendor != "sqlite" or not connection.is_in_memory_db()
 
 
 def _lock_range(lo: int, hi: int) -> None:

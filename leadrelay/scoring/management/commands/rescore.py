@@ -13,7 +13,7 @@ class Command(BaseCommand):
         parser.add_argument("--chunk", type=int, default=20000, help="Leads per transaction (an id range).")
         parser.add_argument("--no-progress", action="store_true", help="Do not draw the progress bar.")
         parser.add_argument("--workers", type=int, default=None,
-                            help="Ranges rescored at once (PostgreSQL only; default: the cores, at most 4).")
+                            help="Ranges rescored at once (default: the cores, at most 4; SQLite writes them one at a time).")
 
     def handle(self, *args, chunk: int, no_progress: bool, workers: int | None, **options):
         from leadrelay.core.exceptions import Conflict
