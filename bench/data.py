@@ -276,17 +276,24 @@ PATHS = {
 
 
 def _journeys(rng: random.Random):
-    """(lead id, owner id, account id, stage, created, [(stage, at), ...]) for every lead, steps days apart."""
+    """(lead id, owner id, account id, stage, created, [(stage, at), ...]) for every lead, steps days apart.
+
+    The leads are read now, not when the rows are first wanted: the rows are written with COPY on the same
+    PostgreSQL connection, which cannot read meanwhile.
+    """
     from leadrelay.leads.models import Lead
 
-    # read in full first: the rows are written with COPY on the same connection, which cannot read meanwhile
     leads = list(Lead.objects.order_by("pk").values_list("pk", "owner_id", "account_id", "stage", "created_at"))
-    for lead_id, owner_id, account_id, stage, created in leads:
+
+    def steps_of(created, stage):
         at, steps = created, []
         for step in PATHS.get(stage, []):
             at = min(at + timedelta(hours=rng.randrange(1, 24 * 7)), now() - timedelta(minutes=1))
             steps.append((step, at))
-        yield lead_id, owner_id, account_id, stage, created, steps
+        return steps
+
+    return ((lead_id, owner_id, account_id, stage, created, steps_of(created, stage))
+            for lead_id, owner_id, account_id, stage, created in leads)
 
 
 @dataset("history", needs=("leads",))
@@ -294,10 +301,10 @@ def build_history(ctx, size: int) -> None:
     """A lead's lifecycle history as the services write it: a created row, then one row per stage it went through."""
     from leadrelay.leads.models import LeadHistory
 
-    rng = random.Random(5)
+    journeys = _journeys(random.Random(5))
 
     def rows():
-        for lead_id, owner_id, _account, _stage, created, steps in _journeys(rng):
+        for lead_id, owner_id, _account, _stage, created, steps in journeys:
             yield (lead_id, "created", "", "known", None, created)
             previous = "known"
             for step, at in steps:
