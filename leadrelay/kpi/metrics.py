@@ -251,6 +251,7 @@ def _mql_to_first_touch(periods: list[Period], rep_ids: list[int], *,
         .filter(touch_by__in=rep_ids)
         .annotate(touch_at=Subquery(first.values("occurred_at")[:1]))
         .values_list("at", "touch_at", "touch_by")
+        .order_by()
     )
     hours: list[dict[int, list[float]]] = [defaultdict(list) for _ in periods]
     bounds = [(p.start, p.end) for p in periods]
