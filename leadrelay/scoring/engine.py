@@ -253,12 +253,12 @@ def contributions_sql(ruleset: RuleSet, *, lead_filter: str | Sql, compiled: Com
     # ev: one row per relevant event, straight from the events table in one pass: its epoch time, lower-cased
     # path, and the previous event's time and session for visits. Windows order a lead's events by
     # (occurred_at, id): the (lead, occurred_at) index order, so this window needs no sort, and exact on both
-    # databases.
+    # databases; `pos` numbers them in that order, so the later windows sort on one integer.
     ts_e = epoch_sql("e.occurred_at")
     tsrc = "COALESCE(e.source, '')" if _has_event_source_column() else "''"
     sql = Sql(f"WITH ev AS (SELECT e.id AS event_id, e.lead_id, e.type, e.name, e.session_id, e.occurred_at, {ts_e} AS ts, ")
     sql.add(f"LOWER(COALESCE(NULLIF(e.path, ''), e.url)) AS lpath, {tsrc} AS tsrc, ")
-    sql.add(f"LAG({ts_e}) OVER w AS prev_ts, LAG(e.session_id) OVER w AS prev_sid ")
+    sql.add(f"ROW_NUMBER() OVER w AS pos, LAG({ts_e}) OVER w AS prev_ts, LAG(e.session_id) OVER w AS prev_sid ")
     # On SQLite `+e.type` keeps the planner off the type index (it would read every event of that type, for
     # every range) and on the (lead, occurred_at) index, whose order the window then reuses.
     type_col = "+e.type" if connection.vendor == "sqlite" else "e.type"
@@ -271,7 +271,7 @@ def contributions_sql(ruleset: RuleSet, *, lead_filter: str | Sql, compiled: Com
 
     # v: the matching page rule (first in order) and event rule, visit starts (first event, 30 minutes without
     # events, or a new session) and funnel steps; materialised because every part below reads it.
-    sql.add("v AS MATERIALIZED (SELECT event_id, lead_id, type, occurred_at, ts, tsrc, ")
+    sql.add("v AS MATERIALIZED (SELECT event_id, lead_id, pos, type, occurred_at, ts, tsrc, ")
     page_case = Sql("NULL")
     if c.page:
         page_case = Sql("(CASE WHEN type = 'page_view' THEN (CASE")
@@ -311,10 +311,10 @@ def contributions_sql(ruleset: RuleSet, *, lead_filter: str | Sql, compiled: Com
         # product page before it) is on no chain that counts: p2 and p3 skip those pages (and p3 the case
         # studies, which only p2 reads). The latest start of the chains left is then the same whenever it counts.
         window = int(ruleset.progression_window_minutes) * 60
-        frame = "PARTITION BY lead_id ORDER BY occurred_at, event_id"
+        frame = "PARTITION BY lead_id ORDER BY pos"
         before = f"({frame} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
-        sql.add(f"p0 AS (SELECT event_id, lead_id, occurred_at, ts, vstart, {step_case} AS step FROM v), ")
-        sql.add("p1 AS (SELECT event_id, lead_id, occurred_at, ts, step, MAX(CASE WHEN vstart = 1 THEN ts END) OVER ")
+        sql.add(f"p0 AS (SELECT event_id, lead_id, pos, occurred_at, ts, vstart, {step_case} AS step FROM v), ")
+        sql.add("p1 AS (SELECT event_id, lead_id, pos, occurred_at, ts, step, MAX(CASE WHEN vstart = 1 THEN ts END) OVER ")
         sql.add(f"({frame} ROWS UNBOUNDED PRECEDING) AS visit_ts, ")
         sql.add(f"MAX(CASE WHEN step = 1 THEN ts END) OVER {before} AS a1 FROM p0 ")
         sql.add("WHERE step IS NOT NULL OR vstart = 1), ")
@@ -325,29 +325,29 @@ def contributions_sql(ruleset: RuleSet, *, lead_filter: str | Sql, compiled: Com
 
     parts = []
     if c.page:
-        parts.append(Sql("SELECT event_id, lead_id, occurred_at, ts, page_rule AS rule_id FROM v "
+        parts.append(Sql("SELECT event_id, lead_id, pos, occurred_at, ts, page_rule AS rule_id FROM v "
                          "WHERE page_rule IS NOT NULL"))
     if c.source:
         # Only a visit's first page view is classified. Tracking's ingest-time source (carried in v) decides when
         # there is one; otherwise its url, referrer and utm are read back by id and classified here.
-        known = Sql("SELECT event_id, lead_id, occurred_at, ts, (CASE (CASE WHEN tsrc = 'internal' THEN 'direct' "
+        known = Sql("SELECT event_id, lead_id, pos, occurred_at, ts, (CASE (CASE WHEN tsrc = 'internal' THEN 'direct' "
                     "ELSE tsrc END)")
         for rule in c.source:
             known.add(" WHEN %s THEN " + _num(rule.pk), rule.source)
         known.add(" END) AS rule_id FROM v WHERE vstart = 1 AND type = 'page_view' AND tsrc <> ''")
         parts.append(known)
-        part = Sql("SELECT event_id, lead_id, occurred_at, ts, (CASE ").extend(source_sql())
+        part = Sql("SELECT event_id, lead_id, pos, occurred_at, ts, (CASE ").extend(source_sql())
         for rule in c.source:
             part.add(" WHEN %s THEN " + _num(rule.pk), rule.source)
-        part.add(f" END) AS rule_id FROM (SELECT v.event_id, v.lead_id, v.occurred_at, v.ts, {_source_columns('s')} ")
+        part.add(f" END) AS rule_id FROM (SELECT v.event_id, v.lead_id, v.pos, v.occurred_at, v.ts, {_source_columns('s')} ")
         part.add("FROM v JOIN tracking_event s ON s.id = v.event_id WHERE v.vstart = 1 AND v.type = 'page_view' "
                  "AND v.tsrc = '') vs")
         parts.append(part)
     if c.events:
-        parts.append(Sql("SELECT event_id, lead_id, occurred_at, ts, event_rule AS rule_id FROM v "
+        parts.append(Sql("SELECT event_id, lead_id, pos, occurred_at, ts, event_rule AS rule_id FROM v "
                          "WHERE event_rule IS NOT NULL"))
     if c.progression is not None:
-        parts.append(Sql(f"SELECT event_id, lead_id, occurred_at, ts, {_num(c.progression.pk)} AS rule_id "
+        parts.append(Sql(f"SELECT event_id, lead_id, pos, occurred_at, ts, {_num(c.progression.pk)} AS rule_id "
                          f"FROM p3 WHERE c4 IS NOT NULL AND (c4 >= visit_ts OR ts - c4 <= {window})"))
     sql.add("m AS (")
     for i, part in enumerate(parts):
@@ -355,11 +355,11 @@ def contributions_sql(ruleset: RuleSet, *, lead_filter: str | Sql, compiled: Com
             sql.add(" UNION ALL ")
         sql.extend(part)
     sql.add("), ")
-    sql.add("mr AS (SELECT m.event_id, m.lead_id, m.occurred_at, m.ts, m.rule_id, r.points, r.daily_cap, ")
+    sql.add("mr AS (SELECT m.event_id, m.lead_id, m.pos, m.occurred_at, m.ts, m.rule_id, r.points, r.daily_cap, ")
     sql.add(f"FLOOR((m.ts + {_num(tz_offset_seconds())}) / 86400.0) AS day ")
     sql.add("FROM m JOIN scoring_behaviourrule r ON r.id = m.rule_id), ")
     sql.add("capped AS (SELECT mr.*, SUM(points) OVER (PARTITION BY lead_id, rule_id, day ")
-    sql.add("ORDER BY occurred_at, event_id ROWS UNBOUNDED PRECEDING) AS running FROM mr), ")
+    sql.add("ORDER BY pos ROWS UNBOUNDED PRECEDING) AS running FROM mr), ")
     sql.add("final AS (SELECT lead_id, rule_id, event_id, occurred_at, ts, CASE ")
     sql.add("WHEN daily_cap IS NULL OR points <= 0 THEN points WHEN running <= daily_cap THEN points ")
     sql.add("WHEN running - points < daily_cap THEN daily_cap - (running - points) ELSE 0 END AS awarded FROM capped) ")
@@ -405,9 +405,9 @@ def update_behaviour_scores(ruleset: RuleSet, *, lead_filter_l: str, lead_filter
 STAGE_TABLE = "scoring_rescore_stage"
 
 
-def stage_contributions(ruleset: RuleSet, *, id_range: tuple[int, int], compiled: CompiledRules | None = None) -> int:
+def stage_contributions(ruleset: RuleSet, *, id_range: tuple[int, int], compiled: CompiledRules | None = None) -> None:
     """Compute the contributions of the leads lo <= id < hi into a temporary table of this connection (no
-    index, written once, read twice), without touching the stored ones. Returns how many rows it holds."""
+    index, written once, read twice), without touching the stored ones."""
     drop_stage()
     ctes = contributions_sql(ruleset, lead_filter=lead_filter_sql("e.lead_id", id_range=id_range), compiled=compiled)
     with connection.cursor() as cursor:
@@ -415,15 +415,12 @@ def stage_contributions(ruleset: RuleSet, *, id_range: tuple[int, int], compiled
             at_type = "timestamp with time zone" if connection.vendor == "postgresql" else "datetime"
             cursor.execute(f"CREATE TEMP TABLE {STAGE_TABLE} (lead_id bigint, rule_id bigint, event_id bigint, "
                            f"points double precision, occurred_at {at_type}, ts double precision)")
-            return 0
+            return
         text = f"CREATE TEMP TABLE {STAGE_TABLE} AS " + ctes.text + (
-            "SELECT lead_id, rule_id, event_id, awarded AS points, occurred_at, ts FROM final WHERE awarded <> 0")
+            # in event order: the stored rows' event index then takes them in order, not at random
+            "SELECT lead_id, rule_id, event_id, awarded AS points, occurred_at, ts FROM final WHERE awarded <> 0 "
+            "ORDER BY event_id")
         cursor.execute(text, ctes.params)
-        cursor.execute(f"SELECT COUNT(*) FROM {STAGE_TABLE}")
-        count = cursor.fetchone()[0]
-        if connection.vendor == "postgresql":
-            cursor.execute(f"ANALYZE {STAGE_TABLE}")  # a temporary table has no statistics of its own
-        return count
 
 
 def drop_stage() -> None:
