@@ -178,6 +178,22 @@ def _has_event_source_column() -> bool:
     return cache[key]
 
 
+SCORING_INDEX = "tracking_event_scoring"  # SQLite: tracking's migration 0003
+
+
+def _scoring_index() -> str | None:
+    """The name of tracking's index that covers every event column scoring reads, when this database has it."""
+    if connection.vendor != "sqlite":
+        return None
+    cache = _scoring_index.__dict__.setdefault("cache", {})
+    key = (connection.alias, connection.settings_dict.get("NAME"))
+    if key not in cache:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = %s", [SCORING_INDEX])
+            cache[key] = SCORING_INDEX if cursor.fetchone() else None
+    return cache[key]
+
+
 def source_sql(alias: str = "e") -> Sql:
     """SELECT list item: 'search' | 'ads' | 'email' | 'referral' | 'direct' for the first page view of a visit.
 
@@ -257,12 +273,18 @@ def contributions_sql(ruleset: RuleSet, *, lead_filter: str | Sql, compiled: Com
     ts_e = epoch_sql("e.occurred_at")
     tsrc = "COALESCE(e.source, '')" if _has_event_source_column() else "''"
     sql = Sql(f"WITH ev AS (SELECT e.id AS event_id, e.lead_id, e.type, e.name, e.session_id, e.occurred_at, {ts_e} AS ts, ")
-    sql.add(f"LOWER(COALESCE(NULLIF(e.path, ''), e.url)) AS lpath, {tsrc} AS tsrc, ")
+    if _scoring_index() is not None:
+        # Everything but the url is in the index: a row is read from the table only for an event without a path.
+        sql.add("LOWER(CASE WHEN e.path <> '' THEN e.path ELSE (SELECT u.url FROM tracking_event u WHERE u.id = e.id) "
+                f"END) AS lpath, {tsrc} AS tsrc, ")
+    else:
+        sql.add(f"LOWER(COALESCE(NULLIF(e.path, ''), e.url)) AS lpath, {tsrc} AS tsrc, ")
     sql.add(f"ROW_NUMBER() OVER w AS pos, LAG({ts_e}) OVER w AS prev_ts, LAG(e.session_id) OVER w AS prev_sid ")
     # On SQLite `+e.type` keeps the planner off the type index (it would read every event of that type, for
-    # every range) and on the (lead, occurred_at) index, whose order the window then reuses.
+    # every range) and on a (lead, occurred_at, ...) index, whose order the window then reuses.
     type_col = "+e.type" if connection.vendor == "sqlite" else "e.type"
-    sql.add("FROM tracking_event e WHERE e.lead_id IS NOT NULL AND ")
+    index = _scoring_index()
+    sql.add(f"FROM tracking_event e {f'INDEXED BY {index} ' if index else ''}WHERE e.lead_id IS NOT NULL AND ")
     sql.extend(lead_filter if isinstance(lead_filter, Sql) else Sql(lead_filter)).add(" ")
     if since is not None:
         sql.add("AND e.occurred_at >= %s ", since)

@@ -370,3 +370,30 @@ def test_events_stored_while_a_range_is_computed_are_in_what_it_writes(monkeypat
     monkeypatch.setattr(engine, "stage_contributions", stage)
     services.leads_score(lead_ids=[lead.pk for lead in leads], now=job.started_at)
     assert _stored()[0] == rescored
+
+
+def test_an_event_stored_without_a_path_is_matched_on_its_url():
+    """Page rules read the path, or the url when an event was stored without one (the same either way)."""
+    from leadrelay.tracking.models import Event
+
+    default_ruleset()
+    lead = LeadFactory()
+    make_event(lead, "https://www.example.com/pricing", at=T0)
+    Event.objects.filter(lead=lead).update(path="")
+    services.leads_score(lead_ids=[lead.pk], now=T0 + dt.timedelta(minutes=5))
+    assert ("Pricing page", 15) in contributions(lead)
+
+
+def test_on_sqlite_a_rescore_reads_events_from_the_covering_index():
+    """SQLite reads a range's events from tracking's covering index, never row by row from the table."""
+    from django.db import connection
+
+    from leadrelay.scoring import engine
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the covering index is SQLite's")
+    ctes = engine.contributions_sql(default_ruleset(), lead_filter=engine.lead_filter_sql("e.lead_id", id_range=(1, 99)))
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + ctes.text + " SELECT * FROM final", ctes.params)
+        plan = " | ".join(str(row[-1]) for row in cursor.fetchall())
+    assert "SEARCH e USING COVERING INDEX tracking_event_scoring" in plan
