@@ -92,11 +92,15 @@ def lead_search(user: User, *, text: str = "", stage: str = "", owner_id: int | 
         qs = qs.filter(source=source)
     if tier:  # target accounts are few: start from them
         qs = qs.filter(account__target_tier=tier)
-    # An industry spans many companies: test each lead's account as the list is read in its order (Coalesce:
-    # the same test, but no industry index to start from, which would gather every lead of e.g. 12,000 IT
-    # companies and sort them all before showing 50).
     if industry:
-        qs = qs.filter(In(Coalesce("account__industry", Value("")), [industry]))
+        if connections[qs.db].vendor == "sqlite":
+            # An industry spans many companies. SQLite (no statistics) would start from the industry index,
+            # gather every lead of e.g. 12,000 IT companies and sort them all before showing 50; the same
+            # test through Coalesce leaves it no index to start from, so it reads the list in order and tests
+            # each lead's account. PostgreSQL weighs both plans from its statistics.
+            qs = qs.filter(In(Coalesce("account__industry", Value("")), [industry]))
+        else:
+            qs = qs.filter(account__industry=industry)
     allowed = {"-created_at", "created_at", "-behaviour_score", "-updated_at", "last_name", "email"}
     return qs.order_by(order if order in allowed else "-created_at", "-id")
 

@@ -65,7 +65,8 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return self.object_list[: self.cap + 1].count()
+        # Unordered: any cap + 1 rows tell whether there are more; sorting first would read every match.
+        return self.object_list.order_by()[: self.cap + 1].count()
 
     @property
     def capped(self) -> bool:
@@ -98,13 +99,14 @@ class CappedPaginator(Paginator):
             return self.page(max(1, -(-total // self.per_page)))
 
 
-def _paginate(request, qs, *, cap: int | None = None):
+def _paginate(request, qs, *, cap: int | None = None, rows_from=None):
     """Page `request.GET["page"]` of `qs`, PER_PAGE rows, sorting and counting on primary keys only
-    (counting at most `cap` rows when given)."""
+    (counting at most `cap` rows when given). The page's rows are loaded from `rows_from` (default `qs`):
+    the records the user may see, without repeating the search that found their ids."""
     ids = qs.values_list("pk", flat=True)
     paginator = Paginator(ids, PER_PAGE) if cap is None else CappedPaginator(ids, PER_PAGE, cap=cap)
     page = paginator.get_page(request.GET.get("page"))
-    page.object_list = selectors.rows_by_ids(qs, list(page.object_list))
+    page.object_list = selectors.rows_by_ids(qs if rows_from is None else rows_from, list(page.object_list))
     return page
 
 
@@ -123,7 +125,8 @@ def _list_response(request, template: str, context: dict):
 def lead_list(request):
     form = LeadFilterForm(request.GET, user=request.user)
     search = form.search_kwargs()
-    page = _paginate(request, selectors.lead_search(request.user, **search), cap=COUNT_CAP)
+    page = _paginate(request, selectors.lead_search(request.user, **search), cap=COUNT_CAP,
+                     rows_from=selectors.leads_visible_to(request.user))
     account = None
     if search["account_id"]:
         account = selectors.accounts_visible_to(request.user).filter(pk=search["account_id"]).first()
