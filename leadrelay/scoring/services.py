@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -669,6 +670,9 @@ def _rescore_range(ruleset: RuleSet, compiled, lo: int, hi: int, now: dt.datetim
         return count if count is not None else Lead.objects.filter(pk__gte=lo, pk__lt=hi).count()
 
 
+WRITE_GAP_SECONDS = 0.02
+
+
 def _rescore_range_sqlite(ruleset: RuleSet, compiled, lo: int, hi: int, now: dt.datetime, write_lock) -> int:
     """The same on SQLite, where one connection writes at a time but any number read: the contributions are
     computed in a read transaction, beside the other ranges' work, and written under the write lock. If the
@@ -681,11 +685,16 @@ def _rescore_range_sqlite(ruleset: RuleSet, compiled, lo: int, hi: int, now: dt.
             engine.stage_contributions(ruleset, id_range=(lo, hi), compiled=compiled)
         finally:
             cursor.execute("COMMIT")
-    with write_lock, transaction.atomic():
-        if not engine.events_unchanged(id_range=(lo, hi), remembered=remembered):
-            engine.stage_contributions(ruleset, id_range=(lo, hi), compiled=compiled)
-        engine.write_staged(ruleset, id_range=(lo, hi), now=now)
-        return Lead.objects.filter(pk__gte=lo, pk__lt=hi).count()
+    with write_lock:
+        with transaction.atomic():
+            if not engine.events_unchanged(id_range=(lo, hi), remembered=remembered):
+                engine.stage_contributions(ruleset, id_range=(lo, hi), compiled=compiled)
+            engine.write_staged(ruleset, id_range=(lo, hi), now=now)
+            count = Lead.objects.filter(pk__gte=lo, pk__lt=hi).count()
+        # Committed. Leave the database's write lock free for a moment before this job's next writer takes it:
+        # other processes (the ingest) wait for it with short sleeps and would otherwise keep missing it.
+        time.sleep(WRITE_GAP_SECONDS)
+    return count
 
 
 def _rescore_range_in_thread(ruleset: RuleSet, compiled, lo: int, hi: int, now: dt.datetime, write_lock) -> int:
@@ -737,18 +746,21 @@ def rescore_job_run(*, job_id: int, chunk_size: int = 20000, progress=None, work
         workers = workers or rescore_workers()
         processed = 0
 
+        import threading
+
+        write_lock = threading.Lock()  # SQLite: this job's writers (and progress) queue here, not for the database
+
         def done(count: int) -> None:
             nonlocal processed
             processed += count
-            RescoreJob.objects.filter(pk=job.pk).update(processed=min(processed, job.total or processed))
+            with write_lock:
+                RescoreJob.objects.filter(pk=job.pk).update(processed=min(processed, job.total or processed))
             if progress is not None:
                 progress(processed, job.total)
 
         if workers > 1 and len(ranges) > 1 and not connection.in_atomic_block and _threads_share_database():
-            import threading
             from concurrent.futures import ThreadPoolExecutor, as_completed
 
-            write_lock = threading.Lock()  # SQLite: this job's writers queue here rather than poll for the lock
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 futures = [pool.submit(_rescore_range_in_thread, ruleset, compiled, lo, hi, now, write_lock)
                            for lo, hi in ranges]
