@@ -80,15 +80,20 @@ class Context:
         finally:
             box.seconds = time.perf_counter() - started
 
-    def run_command(self, *args: str, timeout: float = 3600) -> float:
-        """`manage.py <args>` in its own process on this database; returns its wall time in seconds."""
+    def run_command(self, *args: str, timeout: float = 3600, output: list[str] | None = None) -> float:
+        """`manage.py <args>` in its own process on this database; returns its wall time in seconds
+        (and appends what it printed to `output`, when given)."""
         import subprocess
 
         root = Path(__file__).resolve().parent.parent
         started = time.perf_counter()
-        subprocess.run([sys.executable, str(root / "manage.py"), *args], env=self.env, cwd=root, check=True,
-                       timeout=timeout, stdout=subprocess.DEVNULL)
-        return time.perf_counter() - started
+        result = subprocess.run([sys.executable, str(root / "manage.py"), *args], env=self.env, cwd=root, check=True,
+                                timeout=timeout, stdout=subprocess.PIPE if output is not None else subprocess.DEVNULL,
+                                text=True)
+        seconds = time.perf_counter() - started
+        if output is not None:
+            output.append(result.stdout)
+        return seconds
 
 
 @dataclass
