@@ -47,6 +47,8 @@ def build_rescore_leads(ctx, size: int) -> None:
              start) for n in range(missing)
         ))
     new_ids = ids(Lead)[existing:]
+    if not new_ids:  # at full scale the shared leads are the rescore's leads: nothing to add
+        return
 
     def rows():
         n = 0
