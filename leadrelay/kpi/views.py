@@ -4,8 +4,6 @@ Every number comes from kpi.selectors, which computes it with kpi.metrics (the o
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
@@ -13,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from leadrelay.core.exceptions import InvalidInput, PermissionDenied
+from leadrelay.core.params import date_param, int_param
 from leadrelay.desk.selectors import follow_ups_due, untouched_leads
 from leadrelay.kpi import charts, metrics, selectors, services
 from leadrelay.kpi.templatetags.kpi_tags import format_metric
@@ -21,25 +20,11 @@ from leadrelay.org.models import Role
 DASHBOARD_ROLES = (Role.ADMIN, Role.MARKETING, Role.IS_MANAGER)
 
 
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _date(value) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
 def _periods(request) -> list[metrics.Period]:
     """Today, this week and this month; or the one period the request names."""
     kind = request.GET.get("period", "")
     if kind == "custom":
-        start, end = _date(request.GET.get("start")), _date(request.GET.get("end"))
+        start, end = date_param(request.GET.get("start")), date_param(request.GET.get("end"))
         if start is None or end is None or end < start:
             raise InvalidInput(fields={"start": [_("Give a start and an end date, the start first.")]})
         if (end - start).days > 366:
@@ -79,7 +64,7 @@ def dashboard(request):
     user = request.user
     if not user.has_role(*DASHBOARD_ROLES) and not user.is_superuser:
         return redirect("kpi:me")
-    team_id, rep_id = _int(request.GET.get("team")), _int(request.GET.get("rep"))
+    team_id, rep_id = int_param(request.GET.get("team")), int_param(request.GET.get("rep"))
     tables = selectors.tables(user, periods=_periods(request), team_id=team_id, rep_id=rep_id)
     for t in tables:
         t["title"] = _period_title(t["period"])
@@ -113,10 +98,10 @@ def me(request):
 @login_required
 def trends(request):
     user = request.user
-    team_id, rep_id = _int(request.GET.get("team")), _int(request.GET.get("rep"))
+    team_id, rep_id = int_param(request.GET.get("team")), int_param(request.GET.get("rep"))
     if not user.has_role(*DASHBOARD_ROLES) and not user.is_superuser:
         rep_id = user.pk
-    weeks = min(max(_int(request.GET.get("weeks")) or 12, 2), 52)
+    weeks = min(max(int_param(request.GET.get("weeks")) or 12, 2), 52)
     data = selectors.trend(user, weeks=weeks, team_id=team_id, rep_id=rep_id)
     labels = [p.first_day.strftime("%m/%d") for p in data["periods"]]
     if request.GET.get("format") in ("csv", "xlsx"):
@@ -143,7 +128,7 @@ def trends(request):
 @login_required
 def funnel(request):
     user = request.user
-    team_id, rep_id = _int(request.GET.get("team")), _int(request.GET.get("rep"))
+    team_id, rep_id = int_param(request.GET.get("team")), int_param(request.GET.get("rep"))
     if not user.has_role(*DASHBOARD_ROLES) and not user.is_superuser:
         rep_id = user.pk
     period = _periods(request)[-1] if request.GET.get("period") else metrics.period_for("month")
@@ -170,7 +155,7 @@ def targets(request):
     user = request.user
     if not user.has_role(Role.ADMIN, Role.IS_MANAGER) and not user.is_superuser:
         raise PermissionDenied(_("Only managers and admins set targets."))
-    month = (_date(request.GET.get("month") or request.POST.get("month")) or timezone.localdate()).replace(day=1)
+    month = (date_param(request.GET.get("month") or request.POST.get("month")) or timezone.localdate()).replace(day=1)
     teams = list(selectors.teams_visible_to(user))
     reps = list(selectors.reps_visible_to(user))
     errors = []
@@ -179,7 +164,7 @@ def targets(request):
             parts = name.split(":")
             if len(parts) != 3 or parts[0] not in ("user", "team"):
                 continue
-            who, ident, metric = parts[0], _int(parts[1]), parts[2]
+            who, ident, metric = parts[0], int_param(parts[1]), parts[2]
             target_user = next((r for r in reps if r.pk == ident), None) if who == "user" else None
             target_team = next((t for t in teams if t.pk == ident), None) if who == "team" else None
             if target_user is None and target_team is None:
