@@ -53,6 +53,8 @@ class Target:
     value: float
     text: str = ""
 
+    scales: tuple[str, ...] = ("small", "full")  # the scales it is stated for; elsewhere it is not judged
+
     def met(self, median: float) -> bool:
         return median >= self.value if self.op == ">=" else median <= self.value
 

@@ -46,7 +46,7 @@ def build(meta: dict, raw: dict[str, dict], specs: dict[str, Scenario]) -> dict:
                         row["ceiling"] = ceiling
                         row["ratio"] = stats["median"] / ceiling
                 target = spec.target_for(backend, metric) if spec else None
-                if target:
+                if target and meta.get("scale", "full") in target.scales:
                     row["target"] = target.describe()
                     row["met"] = target.met(stats["median"])
                 rows.append(row)

@@ -88,3 +88,17 @@ def test_report_puts_each_figure_beside_its_ceiling_and_target():
     expected = ("| Collect | — | sqlite | 250 | 200 | 300 | events/s | 1,000 (ceiling.http_204) | 25% | >= 300 "
                 "| **no** |")
     assert expected in text
+
+
+def test_report_judges_a_target_only_at_the_scales_it_is_stated_for():
+    """A 1M-lead target is not judged on a small run's 100k figure; its ratio to a ceiling needs the same unit."""
+    specs = {"x.rescore": core.Scenario(name="x.rescore", fn=None, title="Rescore", unit="s",
+                                        units={"leads": "leads"}, higher_is_better=False,
+                                        targets={"*:seconds": core.Target("<=", 60, "1M < 60 s", scales=("full",))})}
+    raw = {"sqlite": {"scenarios": {"x.rescore": {"samples": {"seconds": [12.0, 11.0], "leads": [100_000, 100_000]}}}}}
+    meta = {"date": "2026-01-01", "scale": "small", "sizes": {}, "repeat": 2, "cpus": 2, "python": "3.12",
+            "sqlite": "3", "postgresql": None, "seconds": 1.0}
+    small = {r["metric"]: r for r in report.build(meta, raw, specs)["rows"]}
+    assert small["seconds"]["target"] is None and small["seconds"]["met"] is None
+    full = {r["metric"]: r for r in report.build({**meta, "scale": "full"}, raw, specs)["rows"]}
+    assert full["seconds"]["met"] is True and full["leads"]["target"] is None
