@@ -296,9 +296,11 @@ def _journeys(rng: random.Random):
             for lead_id, owner_id, account_id, stage, created in leads)
 
 
-@dataset("history", needs=("leads",))
+@dataset("history", needs=("leads", "activities"))
 def build_history(ctx, size: int) -> None:
-    """A lead's lifecycle history as the services write it: a created row, then one row per stage it went through."""
+    """A lead's lifecycle history as the services write it: a created row, then one row per stage it went through;
+    then each MQL crossing's first inside-sales touch from the activities (what activity_log keeps)."""
+    from leadrelay.desk.services import mql_first_touches_rebuild
     from leadrelay.leads.models import LeadHistory
 
     journeys = _journeys(random.Random(5))
@@ -311,7 +313,9 @@ def build_history(ctx, size: int) -> None:
                 yield (lead_id, "stage", previous, step, owner_id if step != "mql" else None, at)
                 previous = step
 
-    return bulk_insert(LeadHistory, ["lead", "kind", "from_stage", "to_stage", "actor", "at"], rows())
+    written = bulk_insert(LeadHistory, ["lead", "kind", "from_stage", "to_stage", "actor", "at"], rows())
+    mql_first_touches_rebuild()
+    return written
 
 
 @dataset("handoffs", needs=("history",))

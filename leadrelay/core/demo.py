@@ -649,6 +649,9 @@ def seed_demo(*, leads: int, seed: int = 42, method: str = "auto", now: datetime
                 write_lead_with_services(plan, accounts[plan.account], users)
                 if progress:
                     progress(1)
+        from leadrelay.desk.services import mql_first_touches_rebuild
+
+        mql_first_touches_rebuild()  # the demo writes history and activities directly
         _notify_reps(users)
 
     from leadrelay.core import hooks

@@ -14,7 +14,7 @@ from leadrelay.desk.models import OUTCOMES_BY_KIND, Activity, PlannedTouch
 from leadrelay.leads.lifecycle import Stage
 from leadrelay.leads.models import Account, Lead
 from leadrelay.leads.selectors import account_is_editable_by, lead_is_editable_by
-from leadrelay.leads.services import lead_transition
+from leadrelay.leads.services import lead_transition, mql_cycles_rebuild, mql_cycles_touch
 from leadrelay.org.models import Role, User
 
 # A clock a little ahead on the client is fine; an activity far in the future is a typo.
@@ -93,6 +93,8 @@ def activity_log(
         next_follow_up=next_follow_up,
         by_inside_sales=by_inside_sales,
     )
+    if by_inside_sales:
+        mql_cycles_touch(lead_id=lead.pk, activity_id=activity.pk, occurred_at=occurred_at, actor_id=actor.pk)
     if by_inside_sales and lead.stage == Stage.MQL:
         lead_transition(
             actor=actor,
@@ -120,6 +122,13 @@ def activity_follow_up_done(*, actor: User, activity: Activity) -> Activity:
         activity.follow_up_done = True
         activity.save(update_fields=["follow_up_done"])
     return activity
+
+
+def mql_first_touches_rebuild(*, apps=None) -> int:
+    """Work out the first inside-sales touch of every MQL crossing again from all activities (after a bulk load
+    of history and activities that bypassed activity_log). Returns the number of crossings."""
+    activities = apps.get_model("desk", "Activity") if apps else Activity
+    return mql_cycles_rebuild(touches=activities.objects.filter(by_inside_sales=True), apps=apps)
 
 
 # Outbound: planned touches on target accounts ------------------------------------------------------------

@@ -22,14 +22,14 @@ records, for a period [start, end) and a set of reps:
 from __future__ import annotations
 
 import functools
-import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, transaction
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -37,7 +37,7 @@ from leadrelay.desk.models import CONNECT_OUTCOMES, Activity
 from leadrelay.desk.selectors import untouched_counts
 from leadrelay.handoff.models import Handoff
 from leadrelay.leads.lifecycle import Stage
-from leadrelay.leads.models import LeadHistory
+from leadrelay.leads.models import LeadHistory, MqlCycle
 from leadrelay.sales.models import Opportunity
 
 
@@ -244,46 +244,65 @@ def compute_many(periods: Iterable[Period], rep_ids: Iterable[int], *, now: date
         [r.untouched_total_buckets["total"] for r in results])
 
     medians, total_medians = [], []
-    first_touches = _mql_to_first_touch(periods, rep_ids, waiting=not_yet_touched)
-    for result, (hours, waiting) in zip(results, first_touches, strict=True):
+    for result, (per_rep, total, waiting) in zip(results, _mql_to_first_touch(periods, rep_ids, waiting=not_yet_touched),
+                                                  strict=True):
         result.not_yet_touched = waiting
-        medians.append({rep: statistics.median(values) for rep, values in hours.items() if values})
-        every = [h for values in hours.values() for h in values]
-        total_medians.append(statistics.median(every) if every else None)
+        medians.append(per_rep)
+        total_medians.append(total)
     put("mql_to_first_touch_hours", medians, total_medians)
     return results
 
 
 def _mql_to_first_touch(periods: list[Period], rep_ids: list[int], *,
-                        waiting: bool = True) -> list[tuple[dict[int, list[float]], dict]]:
-    """For each period: hours from each MQL crossing in it to the first IS activity after it, by the rep who
-    touched it; and, per current owner, how many of those MQLs nobody has touched yet.
+                        waiting: bool = True) -> list[tuple[dict[int, float], float | None, dict[int, int]]]:
+    """For each period: the median hours from an MQL crossing in it to the first IS activity after it, per rep
+    who made that first touch and over all of them; and, per current owner, how many of those crossings
+    nobody has touched yet (`waiting=False` leaves that out).
 
-    Only the crossings that count for `rep_ids` leave the database: the untouched ones as counts per owner
-    and period, the touched ones only where one of the reps made the first touch."""
-    crossings = LeadHistory.objects.filter(kind=LeadHistory.Kind.STAGE, to_stage=Stage.MQL, **_span(periods, "at"))
-    touches = Activity.objects.filter(lead_id=OuterRef("lead_id"), by_inside_sales=True,
-                                      occurred_at__gte=OuterRef("at"))
+    Reads leads.MqlCycle, where each crossing carries its first touch; the medians are taken in the database
+    (the middle one or two rows of each rep's delays, by window functions), so only those rows come back."""
+    cycles = MqlCycle.objects.filter(**_span(periods, "crossed_at"))
     untouched = [{} for _ in periods]
     if waiting:
-        untouched = _counts_by(crossings.filter(lead__owner_id__in=rep_ids).exclude(Exists(touches)),
-                               "lead__owner_id", periods, "at")
-    first = touches.order_by("occurred_at", "id")
-    touched = (
-        crossings.annotate(touch_by=Subquery(first.values("actor_id")[:1]))
-        .filter(touch_by__in=rep_ids)
-        .annotate(touch_at=Subquery(first.values("occurred_at")[:1]))
-        .values_list("at", "touch_at", "touch_by")
-        .order_by()
+        untouched = _counts_by(cycles.filter(touched_at__isnull=True, lead__owner_id__in=rep_ids),
+                               "lead__owner_id", periods, "crossed_at")
+    answers = []
+    for period, waiting_counts in zip(periods, untouched, strict=True):
+        touched = MqlCycle.objects.filter(touched_at__isnull=False, touched_by_id__in=rep_ids, **_in(period, "crossed_at"))
+        per_rep, total = _median_hours(touched)
+        answers.append((per_rep, total, waiting_counts))
+    return answers
+
+
+def _median_hours(touched) -> tuple[dict[int, float], float | None]:
+    """The median of touch_seconds (in hours) per touched_by and over all rows of `touched` (an MqlCycle
+    queryset), as statistics.median takes it: the middle row, or the mean of the two middle rows."""
+    try:
+        inner, params = touched.values_list("touched_by_id", "touch_seconds").query.get_compiler(
+            using=touched.db).as_sql()
+    except EmptyResultSet:  # no reps
+        return {}, None
+    middle = "({rn} * 2 >= {n} AND {rn} * 2 <= {n} + 2)"
+    sql = (
+        "SELECT touched_by_id, touch_seconds, " + middle.format(rn="rn", n="n") + ", "
+        + middle.format(rn="rn_all", n="n_all") + " FROM (SELECT t.touched_by_id, t.touch_seconds, "
+        "ROW_NUMBER() OVER (PARTITION BY t.touched_by_id ORDER BY t.touch_seconds) AS rn, "
+        "COUNT(*) OVER (PARTITION BY t.touched_by_id) AS n, ROW_NUMBER() OVER (ORDER BY t.touch_seconds) AS rn_all, "
+        f"COUNT(*) OVER () AS n_all FROM ({inner}) t) m WHERE " + middle.format(rn="rn", n="n") + " OR "
+        + middle.format(rn="rn_all", n="n_all")
     )
-    hours: list[dict[int, list[float]]] = [defaultdict(list) for _ in periods]
-    bounds = [(p.start, p.end) for p in periods]
-    for crossed_at, touch_at, touch_by in touched:
-        value = (touch_at - crossed_at).total_seconds() / 3600
-        for (start, end), per_rep in zip(bounds, hours, strict=True):
-            if start <= crossed_at < end:
-                per_rep[touch_by].append(value)
-    return list(zip(hours, untouched, strict=True))
+    per_rep: dict[int, list[float]] = defaultdict(list)
+    overall: list[float] = []
+    with connections[touched.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        for rep, seconds, rep_middle, all_middle in cursor.fetchall():
+            seconds = round(seconds, 3)  # SQLite's julianday() arithmetic leaves microsecond noise
+            if rep_middle:
+                per_rep[rep].append(seconds / 3600)
+            if all_middle:
+                overall.append(seconds / 3600)
+    return {rep: sum(values) / len(values) for rep, values in per_rep.items()}, (
+        sum(overall) / len(overall) if overall else None)
 
 
 FUNNEL_STAGES: tuple[tuple[str, str], ...] = (

@@ -150,6 +150,37 @@ class LeadHistory(models.Model):
         indexes = [models.Index(fields=["lead", "at"]), models.Index(fields=["kind", "to_stage", "at", "lead"])]
 
 
+class MqlCycle(models.Model):
+    """One MQL crossing of a lead and the first inside-sales activity on it at or after the crossing.
+
+    Written with the crossing's history row (leads.services.lead_transition) and kept current as inside
+    sales logs activities (leads.services.mql_cycles_touch), so the MQL -> first touch KPI reads one row per
+    crossing instead of searching the activities after each one. mql_cycles_rebuild() derives every row
+    again from the history and the activities (after bulk loads).
+    """
+
+    history = models.OneToOneField(LeadHistory, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+", db_index=False)
+    crossed_at = models.DateTimeField()
+    # The first IS activity at or after crossed_at (the earliest by time, then id); all null while untouched.
+    touch_activity_id = models.BigIntegerField(null=True)  # desk.Activity (leads does not depend on desk)
+    touched_at = models.DateTimeField(null=True)
+    touched_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
+                                   db_index=False)
+    touch_seconds = models.FloatField(null=True)  # touched_at - crossed_at
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["lead", "crossed_at"], name="leads_mqlcycle_lead"),
+            # A rep's touched crossings in a period with their delay: the KPI's rows from the index alone.
+            models.Index(fields=["touched_by", "crossed_at", "touch_seconds"], name="leads_mqlcycle_touched",
+                         condition=models.Q(touched_at__isnull=False)),
+            # The crossings nobody has touched yet, by time (a small part of all of them).
+            models.Index(fields=["crossed_at", "lead"], name="leads_mqlcycle_waiting",
+                         condition=models.Q(touched_at__isnull=True)),
+        ]
+
+
 class AccountHistory(models.Model):
     """Append-only field changes of an account (who changed what, for IS to see)."""
 

@@ -6,15 +6,17 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from leadrelay.core.exceptions import Conflict, InvalidInput, PermissionDenied
+from leadrelay.core.functions import EpochSeconds
 from leadrelay.core.validation import full_clean_or_raise
 from leadrelay.leads import lifecycle
 from leadrelay.leads.lifecycle import Stage
-from leadrelay.leads.models import Account, AccountHistory, ConsentRecord, Lead, LeadHistory
+from leadrelay.leads.models import Account, AccountHistory, ConsentRecord, Lead, LeadHistory, MqlCycle
 from leadrelay.leads.normalize import normalize_company_name, normalize_domain
 from leadrelay.leads.selectors import account_is_editable_by, lead_find_by_email, lead_is_editable_by
 from leadrelay.org.models import User
@@ -311,11 +313,48 @@ def lead_transition(*, actor: User | None, lead: Lead, to_stage: str, reason: st
         lead.cycle += 1
         update_fields.append("cycle")
     lead.save(update_fields=update_fields)
-    LeadHistory.objects.create(
+    row = LeadHistory.objects.create(
         lead=lead, kind=LeadHistory.Kind.STAGE, from_stage=from_stage, to_stage=to_stage, actor=actor, at=now,
         reason=reason, data=data or {},
     )
+    if to_stage == Stage.MQL:
+        MqlCycle.objects.create(history=row, lead=lead, crossed_at=now)
     return lead
+
+
+def mql_cycles_touch(*, lead_id: int, activity_id: int, occurred_at: datetime, actor_id: int | None) -> int:
+    """An inside-sales activity on the lead: it becomes the first touch of each MQL crossing of the lead at or
+    before it whose first touch is still missing or later (activities may be logged after the fact).
+    Called by the desk in the activity's transaction; returns how many crossings it touched first."""
+    later = (Q(touched_at__isnull=True) | Q(touched_at__gt=occurred_at)
+             | Q(touched_at=occurred_at, touch_activity_id__gt=activity_id))
+    return MqlCycle.objects.filter(later, lead_id=lead_id, crossed_at__lte=occurred_at).update(
+        touch_activity_id=activity_id, touched_at=occurred_at, touched_by_id=actor_id,
+        touch_seconds=Value(occurred_at.timestamp()) - EpochSeconds(F("crossed_at")),
+    )
+
+
+def mql_cycles_rebuild(*, touches: QuerySet, apps=None) -> int:
+    """Derive every MqlCycle again from the history (each MQL crossing) and `touches`, the inside-sales
+    activities (a queryset the desk passes in): after a bulk load that wrote history and activities directly.
+    `apps` is a migration's model registry. Returns the number of crossings."""
+    cycles = apps.get_model("leads", "MqlCycle") if apps else MqlCycle
+    history = apps.get_model("leads", "LeadHistory") if apps else LeadHistory
+    with transaction.atomic(using=cycles.objects.db):
+        cycles.objects.all().delete()
+        crossings = history.objects.filter(kind=LeadHistory.Kind.STAGE, to_stage=Stage.MQL)
+        with connections[cycles.objects.db].cursor() as cursor:
+            sql, params = crossings.values_list("id", "lead_id", "at").query.sql_with_params()
+            cursor.execute(f"INSERT INTO {cycles._meta.db_table} (history_id, lead_id, crossed_at) {sql}", params)
+        first = touches.filter(lead_id=OuterRef("lead_id"), occurred_at__gte=OuterRef("crossed_at")).order_by(
+            "occurred_at", "id")
+        cycles.objects.update(touch_activity_id=Subquery(first.values("id")[:1]))
+        touch = touches.filter(pk=OuterRef("touch_activity_id"))
+        cycles.objects.filter(touch_activity_id__isnull=False).update(
+            touched_at=Subquery(touch.values("occurred_at")[:1]), touched_by_id=Subquery(touch.values("actor_id")[:1]))
+        cycles.objects.filter(touch_activity_id__isnull=False).update(
+            touch_seconds=EpochSeconds(F("touched_at")) - EpochSeconds(F("crossed_at")))
+        return cycles.objects.count()
 
 
 @transaction.atomic

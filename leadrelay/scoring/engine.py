@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import FloatField, Func
 
 from leadrelay.scoring.models import BehaviourRule, FitRule, RuleSet
 
@@ -49,20 +48,6 @@ AD_MEDIUMS = ("cpc", "ppc", "paid", "paidsearch", "paid_search", "display", "cpm
               "ad", "ads", "banner", "retargeting")
 AD_CLICK_IDS = ("gclid=", "msclkid=", "yclid=", "dclid=")
 EMAIL_MEDIUMS = ("email", "e-mail", "newsletter", "mail")
-
-
-class EpochSeconds(Func):
-    """Seconds since 1970-01-01 UTC of a datetime column, as a float."""
-
-    output_field = FloatField()
-
-    def as_sqlite(self, compiler, connection, **extra):
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"((julianday({sql}) - 2440587.5) * 86400.0)", params
-
-    def as_postgresql(self, compiler, connection, **extra):
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"CAST(EXTRACT(EPOCH FROM {sql}) AS DOUBLE PRECISION)", params
 
 
 def epoch_sql(column: str) -> str:

@@ -10,8 +10,9 @@ from django.db.models import Case, F, FloatField, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Power
 from django.utils import timezone
 
+from leadrelay.core.functions import EpochSeconds
 from leadrelay.leads.models import Account, Lead
-from leadrelay.scoring.engine import EpochSeconds, fit_rule_matches
+from leadrelay.scoring.engine import fit_rule_matches
 from leadrelay.scoring.models import BehaviourRule, FitRule, RescoreJob, RuleSet, ScoreContribution, TerritoryRule
 
 DEFAULT_HALF_LIFE_DAYS = 14.0

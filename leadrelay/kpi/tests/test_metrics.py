@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from leadrelay.core.testing import LeadFactory
 from leadrelay.desk.models import Activity
+from leadrelay.desk.services import mql_first_touches_rebuild
 from leadrelay.handoff.models import Handoff
 from leadrelay.kpi import metrics, selectors
 from leadrelay.leads.lifecycle import Stage
@@ -89,6 +90,7 @@ def history(users):
     act(l7, b, at(16, 10))
     act(l7, b, at(16, 14))  # the same lead again: one connect
     lead(b, Stage.RECYCLED, assigned=at(13, 15))  # recycled five days ago, untouched
+    mql_first_touches_rebuild()  # the rows above were written directly, as a bulk load does
     return a, b
 
 
