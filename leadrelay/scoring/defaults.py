@@ -46,6 +46,7 @@ def create_default_ruleset(RuleSet, FitRule, BehaviourRule, *, status: str = "ac
     """Create the default rule set with the given model classes (historical ones in migrations)."""
     if version is None:
         version = (max(RuleSet.objects.values_list("version", flat=True), default=0) or 0) + 1
+    from django.db.models import F
     from django.utils import timezone
 
     ruleset = RuleSet.objects.create(
@@ -63,4 +64,6 @@ def create_default_ruleset(RuleSet, FitRule, BehaviourRule, *, status: str = "ac
                       event_name=name, points=points, daily_cap=cap, order=i)
         for i, (kind, label, patterns, step, source, name, points, cap) in enumerate(BEHAVIOUR_RULES)
     ])
+    if any(f.name == "key" for f in BehaviourRule._meta.get_fields()):  # not yet in the first migrations
+        BehaviourRule.objects.filter(ruleset=ruleset, key__isnull=True).update(key=F("id"))
     return ruleset

@@ -240,7 +240,7 @@ def compile_rules(ruleset: RuleSet, rules: list[BehaviourRule] | None = None) ->
 def contributions_sql(ruleset: RuleSet, *, lead_filter: str | Sql, compiled: CompiledRules | None = None,
                       since: dt.datetime | None = None) -> Sql | None:
     """`WITH ... final AS (...)`: the CTEs whose last one, `final`, has one row per contribution
-    (lead_id, rule_id, event_id, occurred_at, ts, awarded); the caller appends its statement.
+    (lead_id, rule_id (the rule's key), event_id, occurred_at, ts, awarded); the caller appends its statement.
 
     `lead_filter` is a condition on `e.lead_id` from lead_filter_sql(). None when no rule could match.
     """
@@ -362,12 +362,14 @@ def contributions_sql(ruleset: RuleSet, *, lead_filter: str | Sql, compiled: Com
             sql.add(" UNION ALL ")
         sql.extend(part)
     sql.add("), ")
-    sql.add("mr AS (SELECT m.event_id, m.lead_id, m.pos, m.occurred_at, m.ts, m.rule_id, r.points, r.daily_cap, ")
+    # Rules are matched by id above; the rows name them by key (BehaviourRule.rule_key), the same in every version.
+    sql.add("mr AS (SELECT m.event_id, m.lead_id, m.pos, m.occurred_at, m.ts, m.rule_id, "
+            "COALESCE(r.key, r.id) AS rule_key, r.points, r.daily_cap, ")
     sql.add(f"FLOOR((m.ts + {_num(tz_offset_seconds())}) / 86400.0) AS day ")
     sql.add("FROM m JOIN scoring_behaviourrule r ON r.id = m.rule_id), ")
     sql.add("capped AS (SELECT mr.*, SUM(points) OVER (PARTITION BY lead_id, rule_id, day ")
     sql.add("ORDER BY pos ROWS UNBOUNDED PRECEDING) AS running FROM mr), ")
-    sql.add("final AS (SELECT lead_id, rule_id, event_id, occurred_at, ts, CASE ")
+    sql.add("final AS (SELECT lead_id, rule_key AS rule_id, event_id, occurred_at, ts, CASE ")
     sql.add("WHEN daily_cap IS NULL OR points <= 0 THEN points WHEN running <= daily_cap THEN points ")
     sql.add("WHEN running - points < daily_cap THEN daily_cap - (running - points) ELSE 0 END AS awarded FROM capped) ")
     return sql
@@ -428,6 +430,12 @@ def stage_contributions(ruleset: RuleSet, *, id_range: tuple[int, int], compiled
             "SELECT lead_id, rule_id, event_id, awarded AS points, occurred_at, ts FROM final WHERE awarded <> 0 "
             "ORDER BY event_id")
         cursor.execute(text, ctes.params)
+        # write_staged() looks up each stored row among the staged ones: SQLite by this index, PostgreSQL by a
+        # hash it plans from the table's statistics (temporary tables are never analysed on their own).
+        if connection.vendor == "sqlite":
+            cursor.execute(f"CREATE INDEX {STAGE_TABLE}_event ON {STAGE_TABLE} (event_id, rule_id)")
+        else:
+            cursor.execute(f"ANALYZE {STAGE_TABLE}")
 
 
 def drop_stage() -> None:
@@ -485,20 +493,32 @@ def sqlite_bulk_settings(enable: bool, saved: dict | None = None) -> dict:
 
 
 def write_staged(ruleset: RuleSet, *, id_range: tuple[int, int], now: dt.datetime) -> None:
-    """Replace the stored contributions of the leads lo <= id < hi with the staged ones and store each lead's
-    decayed sum at `now` (the same sum update_behaviour_scores() takes over the stored rows)."""
+    """Make the stored contributions of the leads lo <= id < hi the staged ones and store each lead's decayed
+    sum at `now` (the same sum update_behaviour_scores() takes over the stored rows).
+
+    Only what changed is written: stored rows with no equal staged row (same lead, event, rule key and points)
+    are deleted, staged rows with no equal stored row inserted, and a lead's score is rewritten only when its
+    stored score, decayed to `now` with this rule set's half-life, is not already the new one. A rule change
+    that alters one rule's points thus rewrites that rule's rows and the scores of the leads that have them."""
     lo, hi = int(id_range[0]), int(id_range[1])
     hl = _num(float(ruleset.half_life_seconds))
     now_ts = _num(now.timestamp())
     decayed = pow2_sql(f"(s.ts - {now_ts}) / {hl}")
+    stored_now = pow2_sql(f"({epoch_sql('leads_lead.behaviour_scored_at')} - {now_ts}) / {hl}")
+    same = "{a}.event_id = {b}.event_id AND {a}.rule_id = {b}.rule_id AND {a}.lead_id = {b}.lead_id AND {a}.points = {b}.points"
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM scoring_scorecontribution WHERE lead_id >= %s AND lead_id < %s", [lo, hi])
-        cursor.execute("INSERT INTO scoring_scorecontribution (lead_id, rule_id, event_id, points, occurred_at) "
-                       f"SELECT lead_id, rule_id, event_id, points, occurred_at FROM {STAGE_TABLE}")
+        cursor.execute(
+            "DELETE FROM scoring_scorecontribution WHERE lead_id >= %s AND lead_id < %s AND NOT EXISTS "
+            f"(SELECT 1 FROM {STAGE_TABLE} s WHERE {same.format(a='s', b='scoring_scorecontribution')})", [lo, hi])
+        cursor.execute(
+            "INSERT INTO scoring_scorecontribution (lead_id, rule_id, event_id, points, occurred_at) "
+            f"SELECT s.lead_id, s.rule_id, s.event_id, s.points, s.occurred_at FROM {STAGE_TABLE} s WHERE NOT EXISTS "
+            f"(SELECT 1 FROM scoring_scorecontribution c WHERE {same.format(a='c', b='s')}) ORDER BY s.event_id")
         cursor.execute(
             "UPDATE leads_lead SET behaviour_score = g.score, behaviour_scored_at = %s "
             f"FROM (SELECT s.lead_id, SUM(s.points * {decayed}) AS score FROM {STAGE_TABLE} s GROUP BY s.lead_id) g "
-            "WHERE leads_lead.id = g.lead_id",
+            "WHERE leads_lead.id = g.lead_id AND (leads_lead.behaviour_scored_at IS NULL OR "
+            f"ABS(leads_lead.behaviour_score * {stored_now} - g.score) > 1e-9 * (1 + ABS(g.score)))",
             [now],
         )
         cursor.execute(

@@ -147,12 +147,21 @@ class BehaviourRule(models.Model):
         _("cap per day"), null=True, blank=True, help_text=_("Most points this rule gives one lead in one day."),
     )
     order = models.PositiveIntegerField(_("order"), default=0)
+    # The same rule across versions: a draft's copy keeps its source's key, a new rule takes its own id. Stored
+    # contributions name their rule by key, so after a change a rescore rewrites only the contributions that
+    # changed. Read it as `rule_key` (null only for rows made outside the services: their id stands in).
+    key = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["ruleset", "order", "id"]
+        constraints = [models.UniqueConstraint(fields=["ruleset", "key"], name="scoring_behaviourrule_key")]
 
     def __str__(self) -> str:
         return self.label
+
+    @property
+    def rule_key(self) -> int:
+        return self.key or self.pk
 
     @property
     def pattern_list(self) -> list[str]:
@@ -161,6 +170,9 @@ class BehaviourRule(models.Model):
 
 class ScoreContribution(models.Model):
     """One rule's points for one event of one lead, at event time (after the daily cap).
+
+    `rule` is the rule's key (BehaviourRule.rule_key): the row of the version that introduced the rule, the
+    same for every later version's copy of it; the active rule set's rule with that key says what it is now.
 
     The lead's behaviour score at time t is the sum of points * 2^(-(t - occurred_at) / half-life), which
     is what Lead.behaviour_score holds at Lead.behaviour_scored_at; the explanation lists these rows.

@@ -192,6 +192,9 @@ def lead_explanation(lead: Lead, *, at: dt.datetime | None = None, limit: int = 
         .select_related("rule", "event")
         .order_by("-occurred_at", "-id")
     )
+    current = _rules_by_key(ruleset)
+    for row in rows:  # a contribution names its rule by key: show the rule as the active rule set has it
+        row.rule = current.get(row.rule_id, row.rule)
     nows = [row.points * decay_factor(since=row.occurred_at, at=at, half_life_days_=hl) for row in rows]
     shown_lines = nows[:limit]
     older = nows[limit:]
@@ -234,16 +237,24 @@ def lead_explanation(lead: Lead, *, at: dt.datetime | None = None, limit: int = 
     )
 
 
+def _rules_by_key(ruleset: RuleSet | None) -> dict[int, BehaviourRule]:
+    """The rule set's behaviour rules by key (what stored contributions name)."""
+    return {rule.rule_key: rule for rule in ruleset.behaviour_rules.all()} if ruleset is not None else {}
+
+
 def recent_notable_pages(lead: Lead, *, limit: int = 5) -> list[dict]:
     """The latest page views that matched a page rule (pricing, contact, ...), newest first, one per path."""
     seen: set[str] = set()
     pages = []
+    page_rules = {key: rule for key, rule in _rules_by_key(ruleset_active()).items()
+                  if rule.kind == BehaviourRule.Kind.PAGE}
     rows = (
-        ScoreContribution.objects.filter(lead=lead, rule__kind=BehaviourRule.Kind.PAGE)
-        .select_related("rule", "event")
+        ScoreContribution.objects.filter(lead=lead, rule_id__in=list(page_rules))
+        .select_related("event")
         .order_by("-occurred_at", "-id")[:100]
     )
     for row in rows:
+        row.rule = page_rules[row.rule_id]
         key = row.event.path or row.event.url
         if key in seen:
             continue

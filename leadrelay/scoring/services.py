@@ -441,7 +441,8 @@ def ruleset_create_draft(*, actor: User | None, source: RuleSet | None = None) -
         ])
         BehaviourRule.objects.bulk_create([
             BehaviourRule(ruleset=draft, kind=r.kind, label=r.label, patterns=r.patterns, step=r.step, source=r.source,
-                          event_name=r.event_name, points=r.points, daily_cap=r.daily_cap, order=r.order)
+                          event_name=r.event_name, points=r.points, daily_cap=r.daily_cap, order=r.order,
+                          key=r.rule_key)
             for r in source.behaviour_rules.order_by("order", "id")
         ])
     return draft
@@ -607,6 +608,9 @@ def behaviour_rule_save(*, actor: User | None, ruleset: RuleSet, rule: Behaviour
     rule.daily_cap = None if daily_cap is None else float(daily_cap)
     rule.order = int(order or 0)
     rule.save()
+    if rule.key is None:  # a new rule: its own id is its key from now on
+        rule.key = rule.pk
+        rule.save(update_fields=["key"])
     return rule
 
 

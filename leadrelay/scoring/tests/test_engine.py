@@ -397,3 +397,63 @@ def test_on_sqlite_a_rescore_reads_events_from_the_covering_index():
         cursor.execute("EXPLAIN QUERY PLAN " + ctes.text + " SELECT * FROM final", ctes.params)
         plan = " | ".join(str(row[-1]) for row in cursor.fetchall())
     assert "SEARCH e USING COVERING INDEX tracking_event_scoring" in plan
+
+
+def test_a_rule_change_rescore_rewrites_only_what_changed(users):
+    """A new version that makes the pricing page worth more and renames the contact rule: the rescore replaces
+    the pricing rows, keeps every other stored row as it was (same row), rewrites only the scores of leads with
+    a pricing view, and stores what scoring from scratch with the new rules gives. The lead page explains the
+    kept rows with the rules as the new version has them."""
+    from leadrelay.leads.models import Lead
+    from leadrelay.scoring.models import BehaviourRule
+
+    marketing = users["marketing"]
+    default_ruleset()
+    leads = _journeys(8)  # leads 0 and 1 never reach the pricing page; 6 and 7 are 0 and 1 again
+    now = T0 + dt.timedelta(days=1)
+    services.leads_score(lead_ids=[lead.pk for lead in leads], now=now)
+    rows_before = {(c.lead_id, c.rule_id, c.event_id): (c.pk, c.points) for c in ScoreContribution.objects.all()}
+    scored_before = dict(Lead.objects.values_list("pk", "behaviour_scored_at"))
+
+    draft = services.ruleset_create_draft(actor=marketing)
+    pricing = draft.behaviour_rules.get(label="Pricing page")
+    new_points = pricing.points + 4
+    services.behaviour_rule_save(actor=marketing, ruleset=draft, rule=pricing, kind=pricing.kind, label=pricing.label,
+                                 points=new_points, patterns=pricing.patterns, step=pricing.step,
+                                 daily_cap=pricing.daily_cap, order=pricing.order)
+    contact = draft.behaviour_rules.get(label="Contact page")
+    services.behaviour_rule_save(actor=marketing, ruleset=draft, rule=contact, kind=contact.kind, label="お問い合わせ",
+                                 points=contact.points, patterns=contact.patterns, step=contact.step,
+                                 daily_cap=contact.daily_cap, order=contact.order)
+    later = now + dt.timedelta(hours=1)
+    with __import__("time_machine").travel(later, tick=False):
+        job = services.ruleset_apply(actor=marketing, ruleset=draft)
+        job = services.rescore_job_run(job_id=job.pk, chunk_size=3, workers=1)
+    assert job.status == "done"
+
+    after = {(c.lead_id, c.rule_id, c.event_id): (c.pk, c.points) for c in ScoreContribution.objects.all()}
+    assert after.keys() == rows_before.keys()  # the same rules (by key) matched the same events
+    pricing_key = pricing.rule_key
+    for key, (pk, points) in after.items():
+        if key[1] == pricing_key:
+            assert pk != rows_before[key][0] and points == rows_before[key][1] + 4
+        else:
+            assert (pk, points) == rows_before[key]
+    with_pricing = {lead_id for lead_id, rule, _event in after if rule == pricing_key}
+    assert with_pricing and leads[0].pk not in with_pricing and leads[1].pk not in with_pricing
+    for pk, scored_at in Lead.objects.values_list("pk", "behaviour_scored_at"):
+        assert scored_at == (later if pk in with_pricing else scored_before[pk])
+
+    kept = {(c.lead_id, c.rule_id, c.event_id, c.points) for c in ScoreContribution.objects.all()}
+    shown = {lead.pk: behaviour_score_now(lead, at=later) for lead in Lead.objects.filter(pk__in=[x.pk for x in leads])}
+    ScoreContribution.objects.all().delete()
+    services.leads_score(lead_ids=[lead.pk for lead in leads], now=later)
+    assert {(c.lead_id, c.rule_id, c.event_id, c.points) for c in ScoreContribution.objects.all()} == kept
+    for lead in Lead.objects.filter(pk__in=[x.pk for x in leads]):
+        assert behaviour_score_now(lead, at=later) == pytest.approx(shown[lead.pk])
+
+    explained = lead_explanation(leads[3], at=later)
+    labels = {line.rule_label for line in explained.lines}
+    assert "お問い合わせ" in labels and "Contact page" not in labels
+    assert {line.rule_points for line in explained.lines if line.rule_label == "Pricing page"} == {new_points}
+    assert BehaviourRule.objects.filter(key=pricing_key).count() == 2  # the rule in both versions
