@@ -29,7 +29,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -37,7 +37,7 @@ from leadrelay.desk.models import CONNECT_OUTCOMES, Activity
 from leadrelay.desk.selectors import untouched_counts
 from leadrelay.handoff.models import Handoff
 from leadrelay.leads.lifecycle import Stage
-from leadrelay.leads.models import LeadHistory, MqlCycle
+from leadrelay.leads.models import Lead, LeadHistory, MqlCycle
 from leadrelay.sales.models import Opportunity
 
 
@@ -261,11 +261,14 @@ def _mql_to_first_touch(periods: list[Period], rep_ids: list[int], *,
 
     Reads leads.MqlCycle, where each crossing carries its first touch; the medians are taken in the database
     (the middle one or two rows of each rep's delays, by window functions), so only those rows come back."""
-    cycles = MqlCycle.objects.filter(**_span(periods, "crossed_at"))
     untouched = [{} for _ in periods]
     if waiting:
-        untouched = _counts_by(cycles.filter(touched_at__isnull=True, lead__owner_id__in=rep_ids),
-                               "lead__owner_id", periods, "crossed_at")
+        # The owner is looked up per untouched crossing (a subquery, not a join): a join lets SQLite start from
+        # the reps' leads, hundreds of thousands of them, instead of the period's untouched crossings.
+        owner = Subquery(Lead.objects.filter(pk=OuterRef("lead_id")).values("owner_id")[:1])
+        waiting_cycles = MqlCycle.objects.filter(touched_at__isnull=True).annotate(owner=owner).filter(
+            owner__in=rep_ids)
+        untouched = _counts_by(waiting_cycles, "owner", periods, "crossed_at")
     answers = []
     for period, waiting_counts in zip(periods, untouched, strict=True):
         touched = MqlCycle.objects.filter(touched_at__isnull=False, touched_by_id__in=rep_ids, **_in(period, "crossed_at"))
