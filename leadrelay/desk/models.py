@@ -47,9 +47,10 @@ class Activity(models.Model):
             # Touches since a time (Untouched), and the first touch after one with its author (KPIs) from the index.
             models.Index(fields=["lead", "by_inside_sales", "occurred_at", "id", "actor"],
                          name="desk_activity_is_touch"),
-            # KPIs: a rep's activities in a period by outcome (connects, appointments), from the index alone.
-            models.Index(fields=["actor", "occurred_at", "by_inside_sales", "outcome", "lead"],
-                         name="desk_activity_kpi"),
+            # KPIs: a rep's IS activities of some outcomes (connects, appointments) in a period, from the index
+            # alone; the outcome before the time, so only those outcomes' entries are read.
+            models.Index(fields=["actor", "by_inside_sales", "outcome", "occurred_at", "lead"],
+                         name="desk_activity_outcomes"),
             # Follow-ups (a small part of all activities), the open ones by due date: a rep's to-dos.
             models.Index(fields=["follow_up_done", "next_follow_up", "lead"], name="desk_activity_follow_up",
                          condition=models.Q(next_follow_up__isnull=False)),

@@ -101,7 +101,9 @@ class Opportunity(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["fs_owner", "status"]), models.Index(fields=["is_rep", "created_at"])]
+        indexes = [models.Index(fields=["fs_owner", "status"]), models.Index(fields=["is_rep", "created_at"]),
+                   # KPIs: the IS-sourced opportunities a rep is credited with in a period, from the index alone.
+                   models.Index(fields=["is_rep", "is_sourced", "created_at"], name="sales_opportunity_kgi")]
 
     def __str__(self) -> str:
         return self.name
