@@ -411,36 +411,76 @@ def update_behaviour_scores(ruleset: RuleSet, *, lead_filter_l: str, lead_filter
 
 # Bulk rescore of a lead id range: computed into a temporary table, then written in one go --------------
 
-STAGE_TABLE = "scoring_rescore_stage"
+STAGE_TABLE = "scoring_rescore_stage"  # the range's contributions, each with the stored row equal to it
+DROP_TABLE = "scoring_rescore_drop"  # ids of the range's stored rows that no staged row equals
+SCORES_TABLE = "scoring_rescore_scores"  # leads whose stored score is not the new one, with the new one
 
 
-def stage_contributions(ruleset: RuleSet, *, id_range: tuple[int, int], compiled: CompiledRules | None = None) -> None:
-    """Compute the contributions of the leads lo <= id < hi into a temporary table of this connection (no
-    index, written once, read twice), without touching the stored ones."""
+def stage_contributions(ruleset: RuleSet, *, id_range: tuple[int, int], now: dt.datetime,
+                        compiled: CompiledRules | None = None) -> None:
+    """Compute what rescoring the leads lo <= id < hi at `now` changes, into temporary tables of this connection,
+    without writing anything stored (so on SQLite it runs in a read transaction, beside other ranges):
+
+    - STAGE_TABLE: the range's contributions, each with the id of the stored row equal to it (same lead, event,
+      rule key and points), or null when there is none: only those are inserted;
+    - DROP_TABLE: the stored rows of the range that no staged row equals: only those are deleted;
+    - SCORES_TABLE: the leads whose stored score, decayed to `now` with this rule set's half-life, is not the new
+      decayed sum (or who have no contributions left but a score): only those are updated.
+
+    A rule change that alters one rule's points thus writes that rule's rows and the scores of the leads that
+    have them. write_staged() applies the tables."""
     drop_stage()
+    lo, hi = int(id_range[0]), int(id_range[1])
     ctes = contributions_sql(ruleset, lead_filter=lead_filter_sql("e.lead_id", id_range=id_range), compiled=compiled)
+    postgresql = connection.vendor == "postgresql"
+    key_type = "bigint PRIMARY KEY" if postgresql else "INTEGER PRIMARY KEY"
     with connection.cursor() as cursor:
         if ctes is None:
-            at_type = "timestamp with time zone" if connection.vendor == "postgresql" else "datetime"
+            at_type = "timestamp with time zone" if postgresql else "datetime"
             cursor.execute(f"CREATE TEMP TABLE {STAGE_TABLE} (lead_id bigint, rule_id bigint, event_id bigint, "
-                           f"points double precision, occurred_at {at_type}, ts double precision)")
-            return
-        text = f"CREATE TEMP TABLE {STAGE_TABLE} AS " + ctes.text + (
-            # in event order: the stored rows' event index then takes them in order, not at random
-            "SELECT lead_id, rule_id, event_id, awarded AS points, occurred_at, ts FROM final WHERE awarded <> 0 "
-            "ORDER BY event_id")
-        cursor.execute(text, ctes.params)
-        # write_staged() looks up each stored row among the staged ones: SQLite by this index, PostgreSQL by a
-        # hash it plans from the table's statistics (temporary tables are never analysed on their own).
-        if connection.vendor == "sqlite":
-            cursor.execute(f"CREATE INDEX {STAGE_TABLE}_event ON {STAGE_TABLE} (event_id, rule_id)")
+                           f"points double precision, occurred_at {at_type}, ts double precision, stored_id bigint)")
         else:
-            cursor.execute(f"ANALYZE {STAGE_TABLE}")
+            cursor.execute(f"CREATE TEMP TABLE {STAGE_TABLE} AS " + ctes.text + (
+                "SELECT f.lead_id, f.rule_id, f.event_id, f.awarded AS points, f.occurred_at, f.ts, c.id AS stored_id "
+                "FROM final f LEFT JOIN scoring_scorecontribution c ON c.event_id = f.event_id AND c.rule_id = f.rule_id "
+                "AND c.lead_id = f.lead_id AND c.points = f.awarded WHERE f.awarded <> 0"), ctes.params)
+        if postgresql:
+            cursor.execute(f"ANALYZE {STAGE_TABLE}")  # temporary tables are never analysed on their own
+        cursor.execute(f"CREATE TEMP TABLE {DROP_TABLE} (id {key_type})")
+        cursor.execute(
+            f"INSERT INTO {DROP_TABLE} (id) SELECT c.id FROM scoring_scorecontribution c WHERE c.lead_id >= %s "
+            f"AND c.lead_id < %s AND c.id NOT IN (SELECT s.stored_id FROM {STAGE_TABLE} s WHERE s.stored_id IS NOT NULL)",
+            [lo, hi])
+        hl = _num(float(ruleset.half_life_seconds))
+        now_ts = _num(now.timestamp())
+        decayed = pow2_sql(f"(s.ts - {now_ts}) / {hl}")
+        stored_now = pow2_sql(f"({epoch_sql('l.behaviour_scored_at')} - {now_ts}) / {hl}")
+        cursor.execute(f"CREATE TEMP TABLE {SCORES_TABLE} (lead_id {key_type}, score double precision)")
+        cursor.execute(
+            f"INSERT INTO {SCORES_TABLE} (lead_id, score) SELECT g.lead_id, g.score FROM (SELECT s.lead_id, "
+            f"SUM(s.points * {decayed}) AS score FROM {STAGE_TABLE} s GROUP BY s.lead_id) g "
+            "JOIN leads_lead l ON l.id = g.lead_id WHERE l.behaviour_scored_at IS NULL OR "
+            f"ABS(l.behaviour_score * {stored_now} - g.score) > 1e-9 * (1 + ABS(g.score))")
+        cursor.execute(
+            f"INSERT INTO {SCORES_TABLE} (lead_id, score) SELECT l.id, 0 FROM leads_lead l WHERE l.id >= %s "
+            f"AND l.id < %s AND l.behaviour_score <> 0 AND l.id NOT IN (SELECT s.lead_id FROM {STAGE_TABLE} s)",
+            [lo, hi])
 
 
 def drop_stage() -> None:
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
+        for table in (STAGE_TABLE, DROP_TABLE, SCORES_TABLE):
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def stored_fingerprint(*, id_range: tuple[int, int]) -> tuple[int, int]:
+    """(count, sum of ids) of the stored contributions of the leads lo <= id < hi: rows are only ever deleted and
+    inserted with new ids, so a change between a read and a write shows here."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*), COALESCE(SUM(id), 0) FROM scoring_scorecontribution "
+                       "WHERE lead_id >= %s AND lead_id < %s", [int(id_range[0]), int(id_range[1])])
+        count, total = cursor.fetchone()
+    return int(count), int(total)
 
 
 SEEN_TABLE = "scoring_rescore_seen"
@@ -492,41 +532,16 @@ def sqlite_bulk_settings(enable: bool, saved: dict | None = None) -> dict:
     return previous
 
 
-def write_staged(ruleset: RuleSet, *, id_range: tuple[int, int], now: dt.datetime) -> None:
-    """Make the stored contributions of the leads lo <= id < hi the staged ones and store each lead's decayed
-    sum at `now` (the same sum update_behaviour_scores() takes over the stored rows).
-
-    Only what changed is written: stored rows with no equal staged row (same lead, event, rule key and points)
-    are deleted, staged rows with no equal stored row inserted, and a lead's score is rewritten only when its
-    stored score, decayed to `now` with this rule set's half-life, is not already the new one. A rule change
-    that alters one rule's points thus rewrites that rule's rows and the scores of the leads that have them."""
-    lo, hi = int(id_range[0]), int(id_range[1])
-    hl = _num(float(ruleset.half_life_seconds))
-    now_ts = _num(now.timestamp())
-    decayed = pow2_sql(f"(s.ts - {now_ts}) / {hl}")
-    stored_now = pow2_sql(f"({epoch_sql('leads_lead.behaviour_scored_at')} - {now_ts}) / {hl}")
-    same = "{a}.event_id = {b}.event_id AND {a}.rule_id = {b}.rule_id AND {a}.lead_id = {b}.lead_id AND {a}.points = {b}.points"
+def write_staged(*, now: dt.datetime) -> None:
+    """Apply what stage_contributions() worked out: delete the dropped rows, insert the staged rows no stored
+    row equals, store the changed scores at `now`; then drop the temporary tables."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "DELETE FROM scoring_scorecontribution WHERE lead_id >= %s AND lead_id < %s AND NOT EXISTS "
-            f"(SELECT 1 FROM {STAGE_TABLE} s WHERE {same.format(a='s', b='scoring_scorecontribution')})", [lo, hi])
-        cursor.execute(
-            "INSERT INTO scoring_scorecontribution (lead_id, rule_id, event_id, points, occurred_at) "
-            f"SELECT s.lead_id, s.rule_id, s.event_id, s.points, s.occurred_at FROM {STAGE_TABLE} s WHERE NOT EXISTS "
-            f"(SELECT 1 FROM scoring_scorecontribution c WHERE {same.format(a='c', b='s')}) ORDER BY s.event_id")
-        cursor.execute(
-            "UPDATE leads_lead SET behaviour_score = g.score, behaviour_scored_at = %s "
-            f"FROM (SELECT s.lead_id, SUM(s.points * {decayed}) AS score FROM {STAGE_TABLE} s GROUP BY s.lead_id) g "
-            "WHERE leads_lead.id = g.lead_id AND (leads_lead.behaviour_scored_at IS NULL OR "
-            f"ABS(leads_lead.behaviour_score * {stored_now} - g.score) > 1e-9 * (1 + ABS(g.score)))",
-            [now],
-        )
-        cursor.execute(
-            "UPDATE leads_lead SET behaviour_score = 0, behaviour_scored_at = %s "
-            "WHERE leads_lead.id >= %s AND leads_lead.id < %s AND behaviour_score <> 0 "
-            f"AND leads_lead.id NOT IN (SELECT lead_id FROM {STAGE_TABLE})",
-            [now, lo, hi],
-        )
+        cursor.execute(f"DELETE FROM scoring_scorecontribution WHERE id IN (SELECT id FROM {DROP_TABLE})")
+        cursor.execute("INSERT INTO scoring_scorecontribution (lead_id, rule_id, event_id, points, occurred_at) "
+                       f"SELECT lead_id, rule_id, event_id, points, occurred_at FROM {STAGE_TABLE} "
+                       "WHERE stored_id IS NULL")
+        cursor.execute(f"UPDATE leads_lead SET behaviour_score = n.score, behaviour_scored_at = %s FROM {SCORES_TABLE} n "
+                       "WHERE leads_lead.id = n.lead_id", [now])
     drop_stage()
 
 

@@ -657,8 +657,8 @@ def rescore_job_create(*, actor: User | None, ruleset: RuleSet | None = None) ->
 def _rescore_range(ruleset: RuleSet, compiled, lo: int, hi: int, now: dt.datetime) -> int:
     """Rescore the leads with lo <= id < hi in one transaction; returns how many leads that was.
 
-    The range's contributions are computed into a temporary table first (reading the events once), then the
-    stored ones are replaced and the scores summed from that table (not read back from the stored rows)."""
+    The range's contributions are computed into a temporary table first (reading the events once) with what
+    they change (engine.stage_contributions), then only the changed rows and scores are written."""
     with transaction.atomic():
         count = None
         if connection.vendor == "postgresql":
@@ -669,8 +669,8 @@ def _rescore_range(ruleset: RuleSet, compiled, lo: int, hi: int, now: dt.datetim
                 # The range's events in (lead, occurred_at) index order feed the first window without a sort; a
                 # bitmap scan reads them in table order and then sorts them all.
                 cursor.execute("SET LOCAL enable_bitmapscan = off")
-        engine.stage_contributions(ruleset, id_range=(lo, hi), compiled=compiled)
-        engine.write_staged(ruleset, id_range=(lo, hi), now=now)
+        engine.stage_contributions(ruleset, id_range=(lo, hi), now=now, compiled=compiled)
+        engine.write_staged(now=now)
         return count if count is not None else Lead.objects.filter(pk__gte=lo, pk__lt=hi).count()
 
 
@@ -678,22 +678,25 @@ WRITE_GAP_SECONDS = 0.02
 
 
 def _rescore_range_sqlite(ruleset: RuleSet, compiled, lo: int, hi: int, now: dt.datetime, write_lock) -> int:
-    """The same on SQLite, where one connection writes at a time but any number read: the contributions are
-    computed in a read transaction, beside the other ranges' work, and written under the write lock. If the
-    range's events changed in between (added, removed, moved to another lead), they are computed again there,
-    so what is written is always what the events are when it is written."""
+    """The same on SQLite, where one connection writes at a time but any number read: the contributions and
+    what they change are worked out in a read transaction, beside the other ranges' work, and only the changes
+    written under the write lock. If the range's events (added, removed, moved to another lead) or its stored
+    contributions (scored meanwhile) changed in between, it is all worked out again there, so what is written
+    is always what the events are when it is written."""
     with connection.cursor() as cursor:
         cursor.execute("BEGIN")  # deferred: a read snapshot shared by the two statements below
         try:
             remembered = engine.remember_events(id_range=(lo, hi))
-            engine.stage_contributions(ruleset, id_range=(lo, hi), compiled=compiled)
+            stored = engine.stored_fingerprint(id_range=(lo, hi))
+            engine.stage_contributions(ruleset, id_range=(lo, hi), now=now, compiled=compiled)
         finally:
             cursor.execute("COMMIT")
     with write_lock:
         with transaction.atomic():
-            if not engine.events_unchanged(id_range=(lo, hi), remembered=remembered):
-                engine.stage_contributions(ruleset, id_range=(lo, hi), compiled=compiled)
-            engine.write_staged(ruleset, id_range=(lo, hi), now=now)
+            if (not engine.events_unchanged(id_range=(lo, hi), remembered=remembered)
+                    or engine.stored_fingerprint(id_range=(lo, hi)) != stored):
+                engine.stage_contributions(ruleset, id_range=(lo, hi), now=now, compiled=compiled)
+            engine.write_staged(now=now)
             count = Lead.objects.filter(pk__gte=lo, pk__lt=hi).count()
         # Committed. Leave the database's write lock free for a moment before this job's next writer takes it:
         # other processes (the ingest) wait for it with short sleeps and would otherwise keep missing it.
