@@ -192,7 +192,8 @@ class ScoreContribution(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["lead", "occurred_at"], name="scoring_contrib_lead_at"),
-            models.Index(fields=["event"], name="scoring_contrib_event"),
+            # An event's contributions; a rescore finds the stored row equal to each computed one from it alone.
+            models.Index(fields=["event", "rule", "lead", "points"], name="scoring_contrib_match"),
         ]
 
 
