@@ -53,7 +53,9 @@ EMAIL_MEDIUMS = ("email", "e-mail", "newsletter", "mail")
 def epoch_sql(column: str) -> str:
     if connection.vendor == "postgresql":
         return f"date_part('epoch', {column})"  # double precision; EXTRACT's numeric is twice as slow
-    return f"((julianday({column}) - 2440587.5) * 86400.0)"
+    # SQLite keeps times to the millisecond; rounding drops the noise of the day-fraction arithmetic, so that
+    # two times exactly 30 minutes apart are 1800 s apart, not 1800.0000001 (a new visit).
+    return f"ROUND((julianday({column}) - 2440587.5) * 86400.0, 3)"
 
 
 def pow2_sql(exponent: str) -> str:

@@ -508,3 +508,18 @@ def test_a_lead_scored_while_its_range_is_computed_keeps_one_set_of_contribution
     rescored = sorted(rows)
     services.leads_score(lead_ids=[busy.pk])
     assert sorted(ScoreContribution.objects.filter(lead=busy).values_list("rule_id", "event_id", "points")) == rescored
+
+
+def test_a_page_exactly_thirty_minutes_later_is_still_the_same_visit():
+    """The visit ends after more than 30 minutes without a page: a contact page exactly 30 minutes after the
+    pricing page is in the same visit, so it earns the progression bonus however short the window (SQLite's
+    time arithmetic once made that gap 1800.0000001 s)."""
+    ruleset = default_ruleset(progression_window_minutes=5)
+    lead = LeadFactory()
+    start = dt.datetime(2026, 5, 1, 3, 0, tzinfo=dt.UTC)
+    for path in ["/products/a", "/case-studies/x", "/pricing"]:
+        make_event(lead, f"https://www.example.com{path}", at=start)
+    contact = make_event(lead, "https://www.example.com/contact", at=start + dt.timedelta(minutes=30))
+    services.leads_score(lead_ids=[lead.pk], now=start + dt.timedelta(hours=1))
+    progression = ruleset.behaviour_rules.get(kind="progression")
+    assert ScoreContribution.objects.filter(lead=lead, rule_id=progression.rule_key, event=contact).exists()
