@@ -299,7 +299,7 @@ def _median_hours(touched) -> tuple[dict[int, float], float | None]:
     with connections[touched.db].cursor() as cursor:
         cursor.execute(sql, params)
         for rep, seconds, rep_middle, all_middle in cursor.fetchall():
-            seconds = round(seconds, 3)  # SQLite's julianday() arithmetic leaves microsecond noise
+            seconds = round(seconds, 3)  # the difference of two epoch times carries float noise below a millisecond
             if rep_middle:
                 per_rep[rep].append(seconds / 3600)
             if all_middle:
