@@ -244,8 +244,8 @@ def compute_many(periods: Iterable[Period], rep_ids: Iterable[int], *, now: date
         [r.untouched_total_buckets["total"] for r in results])
 
     medians, total_medians = [], []
-    for result, (per_rep, total, waiting) in zip(results, _mql_to_first_touch(periods, rep_ids, waiting=not_yet_touched),
-                                                  strict=True):
+    first_touches = _mql_to_first_touch(periods, rep_ids, waiting=not_yet_touched)
+    for result, (per_rep, total, waiting) in zip(results, first_touches, strict=True):
         result.not_yet_touched = waiting
         medians.append(per_rep)
         total_medians.append(total)
@@ -271,7 +271,8 @@ def _mql_to_first_touch(periods: list[Period], rep_ids: list[int], *,
         untouched = _counts_by(waiting_cycles, "owner", periods, "crossed_at")
     answers = []
     for period, waiting_counts in zip(periods, untouched, strict=True):
-        touched = MqlCycle.objects.filter(touched_at__isnull=False, touched_by_id__in=rep_ids, **_in(period, "crossed_at"))
+        touched = MqlCycle.objects.filter(touched_at__isnull=False, touched_by_id__in=rep_ids,
+                                          **_in(period, "crossed_at"))
         per_rep, total = _median_hours(touched)
         answers.append((per_rep, total, waiting_counts))
     return answers

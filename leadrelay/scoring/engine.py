@@ -444,14 +444,15 @@ def stage_contributions(ruleset: RuleSet, *, id_range: tuple[int, int], now: dt.
         else:
             cursor.execute(f"CREATE TEMP TABLE {STAGE_TABLE} AS " + ctes.text + (
                 "SELECT f.lead_id, f.rule_id, f.event_id, f.awarded AS points, f.occurred_at, f.ts, c.id AS stored_id "
-                "FROM final f LEFT JOIN scoring_scorecontribution c ON c.event_id = f.event_id AND c.rule_id = f.rule_id "
-                "AND c.lead_id = f.lead_id AND c.points = f.awarded WHERE f.awarded <> 0"), ctes.params)
+                "FROM final f LEFT JOIN scoring_scorecontribution c ON c.event_id = f.event_id "
+                "AND c.rule_id = f.rule_id AND c.lead_id = f.lead_id AND c.points = f.awarded WHERE f.awarded <> 0"), ctes.params)
         if postgresql:
             cursor.execute(f"ANALYZE {STAGE_TABLE}")  # temporary tables are never analysed on their own
         cursor.execute(f"CREATE TEMP TABLE {DROP_TABLE} (id {key_type})")
         cursor.execute(
             f"INSERT INTO {DROP_TABLE} (id) SELECT c.id FROM scoring_scorecontribution c WHERE c.lead_id >= %s "
-            f"AND c.lead_id < %s AND c.id NOT IN (SELECT s.stored_id FROM {STAGE_TABLE} s WHERE s.stored_id IS NOT NULL)",
+            f"AND c.lead_id < %s AND c.id NOT IN (SELECT s.stored_id FROM {STAGE_TABLE} s "
+            "WHERE s.stored_id IS NOT NULL)",
             [lo, hi])
         hl = _num(float(ruleset.half_life_seconds))
         now_ts = _num(now.timestamp())
@@ -477,7 +478,8 @@ def drop_stage() -> None:
 
 def stored_fingerprint(*, id_range: tuple[int, int]) -> tuple[int, int]:
     """(count, sum of ids) of the stored contributions of the leads lo <= id < hi: rows are only ever deleted and
-    inserted with new ids, so a change between a read and a write shows here."""
+    inserted, and ids are never reused (AUTOINCREMENT on SQLite, a sequence on PostgreSQL), so a change between
+    a read and a write shows here."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*), COALESCE(SUM(id), 0) FROM scoring_scorecontribution "
                        "WHERE lead_id >= %s AND lead_id < %s", [int(id_range[0]), int(id_range[1])])
@@ -542,8 +544,8 @@ def write_staged(*, now: dt.datetime) -> None:
         cursor.execute("INSERT INTO scoring_scorecontribution (lead_id, rule_id, event_id, points, occurred_at) "
                        f"SELECT lead_id, rule_id, event_id, points, occurred_at FROM {STAGE_TABLE} "
                        "WHERE stored_id IS NULL")
-        cursor.execute(f"UPDATE leads_lead SET behaviour_score = n.score, behaviour_scored_at = %s FROM {SCORES_TABLE} n "
-                       "WHERE leads_lead.id = n.lead_id", [now])
+        cursor.execute("UPDATE leads_lead SET behaviour_score = n.score, behaviour_scored_at = %s "
+                       f"FROM {SCORES_TABLE} n WHERE leads_lead.id = n.lead_id", [now])
     drop_stage()
 
 

@@ -422,7 +422,8 @@ def test_a_rule_change_rescore_rewrites_only_what_changed(users):
                                  points=new_points, patterns=pricing.patterns, step=pricing.step,
                                  daily_cap=pricing.daily_cap, order=pricing.order)
     contact = draft.behaviour_rules.get(label="Contact page")
-    services.behaviour_rule_save(actor=marketing, ruleset=draft, rule=contact, kind=contact.kind, label="お問い合わせ",
+    services.behaviour_rule_save(actor=marketing, ruleset=draft, rule=contact, kind=contact.kind,
+                                 label="お問い合わせ",
                                  points=contact.points, patterns=contact.patterns, step=contact.step,
                                  daily_cap=contact.daily_cap, order=contact.order)
     later = now + dt.timedelta(hours=1)
