@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from leadrelay.core.api import ERRORS, require_scope
 from leadrelay.core.exceptions import NotFound
@@ -53,6 +53,8 @@ class RescoreJobOut(Schema):
     total: int
     percent: int
     new_mqls: int
+    recomputed_rules: list[str] | None = Field(
+        None, description="Labels of the rules worked out again (the other stored rows stood); null: every rule")
     error: str
 
 
@@ -89,4 +91,5 @@ def rescore_job(request, job_id: int):
         raise NotFound()
     job = selectors.rescore_job_get(job_id)
     return {"id": job.pk, "ruleset_version": job.ruleset.version, "status": job.status, "processed": job.processed,
-            "total": job.total, "percent": job.percent, "new_mqls": job.new_mqls, "error": job.error}
+            "total": job.total, "percent": job.percent, "new_mqls": job.new_mqls,
+            "recomputed_rules": selectors.rescore_job_recomputed(job), "error": job.error}

@@ -239,20 +239,79 @@ def compile_rules(ruleset: RuleSet, rules: list[BehaviourRule] | None = None) ->
     )
 
 
+def _matching(c: CompiledRules) -> tuple:
+    """What decides which events each rule of a rule set matches and in which visits (not what they earn): two
+    rule sets with equal matching match every event to the same rule, by key."""
+    return (
+        tuple((r.rule_key, tuple(p.lower() for p in r.pattern_list), r.step) for r in c.page),
+        tuple((r.rule_key, r.source) for r in c.source),
+        tuple((r.rule_key, r.kind, r.event_name.strip().lower()) for r in c.events),
+        c.progression.rule_key if c.progression is not None else None,
+    )
+
+
+def _earnings(ruleset: RuleSet, c: CompiledRules) -> dict[int, tuple]:
+    """By rule key: what a matched event earns (points, daily cap; the progression bonus also its window)."""
+    earn = {r.rule_key: (r.points, r.daily_cap) for r in (*c.page, *c.source, *c.events)}
+    if c.progression is not None:
+        earn[c.progression.rule_key] = (c.progression.points, c.progression.daily_cap,
+                                        ruleset.progression_window_minutes)
+    return earn
+
+
+@dataclass(frozen=True)
+class RescoreScope:
+    """What a rescore must work out again. `rules`: the target's rules (ids) whose contributions may differ
+    from the stored ones, or None for every rule; `all_scores`: every lead's score is recomputed (a half-life
+    changed), not only those of leads whose contributions change."""
+
+    rules: frozenset[int] | None
+    all_scores: bool
+
+
+def rescore_scope(target: RuleSet, sources: list[RuleSet], compiled: CompiledRules | None = None) -> RescoreScope:
+    """What rescoring with `target` changes in contributions computed with any of `sources` (the rule sets the
+    stored rows may come from). When they all match events as the target does (same rules by key, patterns,
+    order, sources, event names, funnel steps), only the rules whose points, daily cap or progression window
+    differ in one of them are recomputed: a rule's rows depend on nothing else. Otherwise every rule is."""
+    c = compiled or compile_rules(target)
+    matching, earn = _matching(c), _earnings(target, c)
+    changed: set[int] = set()
+    for source in sources:
+        other = compile_rules(source)
+        if _matching(other) != matching:
+            return RescoreScope(rules=None, all_scores=True)
+        other_earn = _earnings(source, other)
+        changed |= {key for key, value in earn.items() if other_earn.get(key) != value}
+    by_key = {r.rule_key: r.pk for r in (*c.page, *c.source, *c.events, *([c.progression] if c.progression else []))}
+    return RescoreScope(rules=frozenset(by_key[key] for key in changed),
+                        all_scores=any(s.half_life_days != target.half_life_days for s in sources))
+
+
 def contributions_sql(ruleset: RuleSet, *, lead_filter: str | Sql, compiled: CompiledRules | None = None,
-                      since: dt.datetime | None = None) -> Sql | None:
+                      since: dt.datetime | None = None, only: frozenset[int] | None = None) -> Sql | None:
     """`WITH ... final AS (...)`: the CTEs whose last one, `final`, has one row per contribution
     (lead_id, rule_id (the rule's key), event_id, occurred_at, ts, awarded); the caller appends its statement.
 
-    `lead_filter` is a condition on `e.lead_id` from lead_filter_sql(). None when no rule could match.
+    `lead_filter` is a condition on `e.lead_id` from lead_filter_sql(). `only`: the contributions of these
+    rules (ids) alone, the same rows as without it; when no visit source or progression rule is among them,
+    neither visits nor the events only those read are worked out. None when no rule could match.
     """
     c = compiled or compile_rules(ruleset)
     if not (c.page or c.source or c.events):
         return None
-    event_types = ["page_view"] if (c.page or c.source) else []
-    for rule in c.events:
+
+    def wanted(rules):
+        return [r for r in rules if only is None or r.pk in only]
+
+    progression = c.progression if c.progression is not None and wanted([c.progression]) else None
+    visits = only is None or bool(wanted(c.source)) or progression is not None
+    event_types = ["page_view"] if (c.page or c.source) and (visits or wanted(c.page)) else []
+    for rule in c.events if visits else wanted(c.events):
         if EVENT_TYPE_FOR_KIND[rule.kind] not in event_types:
             event_types.append(EVENT_TYPE_FOR_KIND[rule.kind])
+    if not event_types:
+        return None
     # ev: one row per relevant event, straight from the events table in one pass: its epoch time, lower-cased
     # path, and the previous event's time and session for visits. Windows order a lead's events by
     # (occurred_at, id): the (lead, occurred_at) index order, so this window needs no sort, and exact on both
@@ -266,7 +325,10 @@ def contributions_sql(ruleset: RuleSet, *, lead_filter: str | Sql, compiled: Com
                 f"END) AS lpath, {tsrc} AS tsrc, ")
     else:
         sql.add(f"LOWER(COALESCE(NULLIF(e.path, ''), e.url)) AS lpath, {tsrc} AS tsrc, ")
-    sql.add(f"ROW_NUMBER() OVER w AS pos, LAG({ts_e}) OVER w AS prev_ts, LAG(e.session_id) OVER w AS prev_sid ")
+    sql.add("ROW_NUMBER() OVER w AS pos, ")
+    # Visits are read from every relevant event (of the full rule set), so they are the same with `only`.
+    sql.add(f"LAG({ts_e}) OVER w AS prev_ts, LAG(e.session_id) OVER w AS prev_sid " if visits
+            else "NULL AS prev_ts, NULL AS prev_sid ")
     # On SQLite `+e.type` keeps the planner off the type index (it would read every event of that type, for
     # every range) and on a (lead, occurred_at, ...) index, whose order the window then reuses.
     type_col = "+e.type" if connection.vendor == "sqlite" else "e.type"
@@ -312,7 +374,7 @@ def contributions_sql(ruleset: RuleSet, *, lead_filter: str | Sql, compiled: Com
     else:
         step_case = "NULL"
 
-    if c.progression is not None:
+    if progression is not None:
         # Only funnel pages and visit starts matter here, so the chain's windows run over that subset. p1 gives
         # every row its visit's start (visit_ts) and the latest product page before it (a1). A chain counts at a
         # contact page r when its start >= thr(r) = min(visit_ts(r), ts(r) - window); thr never decreases along
@@ -332,11 +394,13 @@ def contributions_sql(ruleset: RuleSet, *, lead_filter: str | Sql, compiled: Com
         sql.add(f"p3 AS (SELECT p2.*, CASE WHEN step = 4 THEN MAX(c3) OVER {before} END AS c4 FROM p2 ")
         sql.add(f"WHERE step = 4 OR (step = 3 AND (c3 >= visit_ts OR ts - c3 <= {window}))), ")
 
+    # m: every matched (event, rule); with `only`, the parts that cannot yield one of those rules are left out and
+    # the rest filtered (after the first-match CASEs, so each event still goes to the rule it goes to in full).
     parts = []
-    if c.page:
+    if wanted(c.page):
         parts.append(Sql("SELECT event_id, lead_id, pos, occurred_at, ts, page_rule AS rule_id FROM v "
                          "WHERE page_rule IS NOT NULL"))
-    if c.source:
+    if wanted(c.source):
         # Only a visit's first page view is classified. Tracking's ingest-time source (carried in v) decides when
         # there is one; otherwise its url, referrer and utm are read back by id and classified here.
         known = Sql("SELECT event_id, lead_id, pos, occurred_at, ts, (CASE (CASE WHEN tsrc = 'internal' THEN 'direct' "
@@ -352,17 +416,23 @@ def contributions_sql(ruleset: RuleSet, *, lead_filter: str | Sql, compiled: Com
         part.add("FROM v JOIN tracking_event s ON s.id = v.event_id WHERE v.vstart = 1 AND v.type = 'page_view' "
                  "AND v.tsrc = '') vs")
         parts.append(part)
-    if c.events:
+    if wanted(c.events):
         parts.append(Sql("SELECT event_id, lead_id, pos, occurred_at, ts, event_rule AS rule_id FROM v "
                          "WHERE event_rule IS NOT NULL"))
-    if c.progression is not None:
-        parts.append(Sql(f"SELECT event_id, lead_id, pos, occurred_at, ts, {_num(c.progression.pk)} AS rule_id "
+    if progression is not None:
+        parts.append(Sql(f"SELECT event_id, lead_id, pos, occurred_at, ts, {_num(progression.pk)} AS rule_id "
                          f"FROM p3 WHERE c4 IS NOT NULL AND (c4 >= visit_ts OR ts - c4 <= {window})"))
+    if not parts:
+        return None
     sql.add("m AS (")
+    if only is not None:
+        sql.add("SELECT * FROM (")
     for i, part in enumerate(parts):
         if i:
             sql.add(" UNION ALL ")
         sql.extend(part)
+    if only is not None:
+        sql.add(f") mo WHERE rule_id IN ({', '.join(_num(pk) for pk in sorted(only))})")
     sql.add("), ")
     # Rules are matched by id above; the rows name them by key (BehaviourRule.rule_key), the same in every version.
     sql.add("mr AS (SELECT m.event_id, m.lead_id, m.pos, m.occurred_at, m.ts, m.rule_id, "
@@ -416,10 +486,11 @@ def update_behaviour_scores(ruleset: RuleSet, *, lead_filter_l: str, lead_filter
 STAGE_TABLE = "scoring_rescore_stage"  # the range's contributions, each with the stored row equal to it
 DROP_TABLE = "scoring_rescore_drop"  # ids of the range's stored rows that no staged row equals
 SCORES_TABLE = "scoring_rescore_scores"  # leads whose stored score is not the new one, with the new one
+AFFECTED_TABLE = "scoring_rescore_affected"  # with a scope: the leads whose new score is summed
 
 
 def stage_contributions(ruleset: RuleSet, *, id_range: tuple[int, int], now: dt.datetime,
-                        compiled: CompiledRules | None = None) -> None:
+                        compiled: CompiledRules | None = None, scope: RescoreScope | None = None) -> None:
     """Compute what rescoring the leads lo <= id < hi at `now` changes, into temporary tables of this connection,
     without writing anything stored (so on SQLite it runs in a read transaction, beside other ranges):
 
@@ -430,12 +501,17 @@ def stage_contributions(ruleset: RuleSet, *, id_range: tuple[int, int], now: dt.
       decayed sum (or who have no contributions left but a score): only those are updated.
 
     A rule change that alters one rule's points thus writes that rule's rows and the scores of the leads that
-    have them. write_staged() applies the tables."""
+    have them. With a `scope` (rescore_scope()) only its rules' contributions are computed and compared, the
+    stored rows of the other rules standing as they are. write_staged() applies the tables."""
     drop_stage()
     lo, hi = int(id_range[0]), int(id_range[1])
-    ctes = contributions_sql(ruleset, lead_filter=lead_filter_sql("e.lead_id", id_range=id_range), compiled=compiled)
+    c = compiled or compile_rules(ruleset)
+    only = scope.rules if scope is not None and scope.rules is not None else None
+    ctes = contributions_sql(ruleset, lead_filter=lead_filter_sql("e.lead_id", id_range=id_range), compiled=c,
+                             only=only)
     postgresql = connection.vendor == "postgresql"
     key_type = "bigint PRIMARY KEY" if postgresql else "INTEGER PRIMARY KEY"
+    in_range = f"c.lead_id >= {lo} AND c.lead_id < {hi}"
     with connection.cursor() as cursor:
         if ctes is None:
             at_type = "timestamp with time zone" if postgresql else "datetime"
@@ -448,31 +524,57 @@ def stage_contributions(ruleset: RuleSet, *, id_range: tuple[int, int], now: dt.
                 "AND c.rule_id = f.rule_id AND c.lead_id = f.lead_id AND c.points = f.awarded WHERE f.awarded <> 0"), ctes.params)
         if postgresql:
             cursor.execute(f"ANALYZE {STAGE_TABLE}")  # temporary tables are never analysed on their own
-        cursor.execute(f"CREATE TEMP TABLE {DROP_TABLE} (id {key_type})")
+        cursor.execute(f"CREATE TEMP TABLE {DROP_TABLE} (id {key_type}, lead_id bigint)")
+        of_rules = ""
+        if only is not None:
+            keys = sorted(r.rule_key for r in (*c.page, *c.source, *c.events, *([c.progression] if c.progression else []))
+                          if r.pk in only)
+            of_rules = f"AND c.rule_id IN ({', '.join(_num(k) for k in keys) or 'NULL'}) "
         cursor.execute(
-            f"INSERT INTO {DROP_TABLE} (id) SELECT c.id FROM scoring_scorecontribution c WHERE c.lead_id >= %s "
-            f"AND c.lead_id < %s AND c.id NOT IN (SELECT s.stored_id FROM {STAGE_TABLE} s "
-            "WHERE s.stored_id IS NOT NULL)",
-            [lo, hi])
+            f"INSERT INTO {DROP_TABLE} (id, lead_id) SELECT c.id, c.lead_id FROM scoring_scorecontribution c "
+            f"WHERE {in_range} {of_rules}AND c.id NOT IN (SELECT s.stored_id FROM {STAGE_TABLE} s "
+            "WHERE s.stored_id IS NOT NULL)")
         hl = _num(float(ruleset.half_life_seconds))
         now_ts = _num(now.timestamp())
-        decayed = pow2_sql(f"(s.ts - {now_ts}) / {hl}")
         stored_now = pow2_sql(f"({epoch_sql('l.behaviour_scored_at')} - {now_ts}) / {hl}")
+        differs = (f"(l.behaviour_scored_at IS NULL OR ABS(l.behaviour_score * {stored_now} - COALESCE(g.score, 0)) "
+                   "> 1e-9 * (1 + ABS(COALESCE(g.score, 0))))")
         cursor.execute(f"CREATE TEMP TABLE {SCORES_TABLE} (lead_id {key_type}, score double precision)")
+        if only is None:
+            # Every contribution is staged: the new sums come from the staged rows alone.
+            cursor.execute(
+                f"INSERT INTO {SCORES_TABLE} (lead_id, score) SELECT g.lead_id, g.score FROM (SELECT s.lead_id, "
+                f"SUM(s.points * {pow2_sql(f'(s.ts - {now_ts}) / {hl}')}) AS score FROM {STAGE_TABLE} s "
+                f"GROUP BY s.lead_id) g JOIN leads_lead l ON l.id = g.lead_id WHERE {differs}")
+            cursor.execute(
+                f"INSERT INTO {SCORES_TABLE} (lead_id, score) SELECT l.id, 0 FROM leads_lead l WHERE l.id >= %s "
+                f"AND l.id < %s AND l.behaviour_score <> 0 AND l.id NOT IN (SELECT s.lead_id FROM {STAGE_TABLE} s)",
+                [lo, hi])
+            return
+        # Only some rules staged: a lead's new sum is its stored rows that stay plus its new staged rows, for the
+        # leads whose rows change (every lead of the range when the half-life changed).
+        cursor.execute(f"CREATE TEMP TABLE {AFFECTED_TABLE} (lead_id {key_type})")
+        if scope.all_scores:
+            cursor.execute(f"INSERT INTO {AFFECTED_TABLE} (lead_id) SELECT l.id FROM leads_lead l "
+                           f"WHERE l.id >= {lo} AND l.id < {hi}")
+        else:
+            cursor.execute(f"INSERT INTO {AFFECTED_TABLE} (lead_id) SELECT lead_id FROM {DROP_TABLE} UNION "
+                           f"SELECT lead_id FROM {STAGE_TABLE} WHERE stored_id IS NULL")
+        decayed_c = pow2_sql(f"({epoch_sql('c.occurred_at')} - {now_ts}) / {hl}")
+        decayed_s = pow2_sql(f"(s.ts - {now_ts}) / {hl}")
         cursor.execute(
-            f"INSERT INTO {SCORES_TABLE} (lead_id, score) SELECT g.lead_id, g.score FROM (SELECT s.lead_id, "
-            f"SUM(s.points * {decayed}) AS score FROM {STAGE_TABLE} s GROUP BY s.lead_id) g "
-            "JOIN leads_lead l ON l.id = g.lead_id WHERE l.behaviour_scored_at IS NULL OR "
-            f"ABS(l.behaviour_score * {stored_now} - g.score) > 1e-9 * (1 + ABS(g.score))")
-        cursor.execute(
-            f"INSERT INTO {SCORES_TABLE} (lead_id, score) SELECT l.id, 0 FROM leads_lead l WHERE l.id >= %s "
-            f"AND l.id < %s AND l.behaviour_score <> 0 AND l.id NOT IN (SELECT s.lead_id FROM {STAGE_TABLE} s)",
-            [lo, hi])
+            f"INSERT INTO {SCORES_TABLE} (lead_id, score) SELECT l.id, COALESCE(g.score, 0) FROM {AFFECTED_TABLE} a "
+            "JOIN leads_lead l ON l.id = a.lead_id LEFT JOIN (SELECT x.lead_id, SUM(x.decayed) AS score FROM ("
+            f"SELECT c.lead_id, c.points * {decayed_c} AS decayed FROM {AFFECTED_TABLE} a2 "
+            "JOIN scoring_scorecontribution c ON c.lead_id = a2.lead_id "
+            f"WHERE c.id NOT IN (SELECT d.id FROM {DROP_TABLE} d) "
+            f"UNION ALL SELECT s.lead_id, s.points * {decayed_s} FROM {STAGE_TABLE} s WHERE s.stored_id IS NULL) x "
+            f"GROUP BY x.lead_id) g ON g.lead_id = l.id WHERE {differs}")
 
 
 def drop_stage() -> None:
     with connection.cursor() as cursor:
-        for table in (STAGE_TABLE, DROP_TABLE, SCORES_TABLE):
+        for table in (STAGE_TABLE, DROP_TABLE, SCORES_TABLE, AFFECTED_TABLE):
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
 

@@ -253,6 +253,11 @@ class RescoreJob(models.Model):
     total = models.PositiveIntegerField(default=0)
     processed = models.PositiveIntegerField(default=0)
     new_mqls = models.PositiveIntegerField(default=0)
+    # True: every contribution is worked out again from the events (the command's default, a repair). False (a
+    # rule set applied): only the rules whose rows can differ from the stored ones, when that is known.
+    from_scratch = models.BooleanField(default=True)
+    # The rules (ids in the job's rule set) the run recomputed; null when it recomputed every rule.
+    recomputed_rules = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

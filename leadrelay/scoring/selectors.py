@@ -55,6 +55,15 @@ def rescore_jobs() -> QuerySet[RescoreJob]:
     return RescoreJob.objects.select_related("ruleset", "created_by").order_by("-created_at", "-id")
 
 
+def rescore_job_recomputed(job: RescoreJob) -> list[str] | None:
+    """The labels of the rules the job recomputed (the rest of the stored rows stood as they were); None when it
+    recomputed every rule (or has not started)."""
+    if job.recomputed_rules is None:
+        return None
+    labels = dict(job.ruleset.behaviour_rules.values_list("pk", "label"))
+    return [labels.get(pk, str(pk)) for pk in job.recomputed_rules]
+
+
 def rescore_job_get(job_id: int) -> RescoreJob:
     from leadrelay.core.exceptions import NotFound
 

@@ -94,14 +94,18 @@ def leads_score(*, lead_ids: Iterable[int], now: dt.datetime | None = None) -> l
     then apply the MQL rule. Returns the ids of leads that became MQL."""
     from leadrelay.tracking.models import Event
 
-    ruleset = ruleset_active()
     ids = sorted({int(i) for i in lead_ids if i})
-    if ruleset is None or not ids:
+    if not ids:
         return []
     now = now or timezone.now()
     with transaction.atomic():
         ids = sorted(set(ids) | _leads_sharing_events(ids))
         _lock_leads(ids)
+        # Read under the leads' locks: a rescore range holds them while it writes, so these rows are never an
+        # older rule set's written after the range's (which rescore_scope() relies on).
+        ruleset = ruleset_active()
+        if ruleset is None:
+            return []
         pending = list(Event.objects.filter(lead_id__in=ids, scored=False).values_list("pk", flat=True))
         latches_release(ruleset=ruleset, lead_ids=ids, now=now)  # seen below before the new events count
         ScoreContribution.objects.filter(Q(lead_id__in=ids) | Q(event__lead_id__in=ids)).delete()
@@ -632,7 +636,7 @@ def ruleset_apply(*, actor: User | None, ruleset: RuleSet) -> RescoreJob:
     ruleset.activated_at = now
     ruleset.activated_by = actor
     ruleset.save(update_fields=["status", "activated_at", "activated_by"])
-    job = RescoreJob.objects.create(ruleset=ruleset, created_by=actor, total=Lead.objects.count())
+    job = RescoreJob.objects.create(ruleset=ruleset, created_by=actor, total=Lead.objects.count(), from_scratch=False)
     transaction.on_commit(lambda: _enqueue_rescore(job.pk))
     return job
 
@@ -646,21 +650,50 @@ def _enqueue_rescore(job_id: int) -> None:
         logger.exception("could not enqueue rescore job %s", job_id)
 
 
-def rescore_job_create(*, actor: User | None, ruleset: RuleSet | None = None) -> RescoreJob:
+def rescore_job_create(*, actor: User | None, ruleset: RuleSet | None = None, from_scratch: bool = True) -> RescoreJob:
+    """A rescore with the active rule set: from scratch (every contribution worked out again from the events),
+    or, like applying a rule set, only what its rules change in the stored rows (rescore_scope())."""
     _require(actor, CONFIG_ROLES)
     ruleset = ruleset or ruleset_active()
     if ruleset is None or ruleset.status != RuleSet.Status.ACTIVE:
         raise Conflict(_("Only the active rule set can be used to rescore."))
-    return RescoreJob.objects.create(ruleset=ruleset, created_by=actor, total=Lead.objects.count())
+    return RescoreJob.objects.create(ruleset=ruleset, created_by=actor, total=Lead.objects.count(),
+                                     from_scratch=from_scratch)
 
 
-def _rescore_range(ruleset: RuleSet, compiled, lo: int, hi: int, now: dt.datetime) -> int:
+def rulesets_of_stored_rows() -> list[RuleSet]:
+    """The rule sets the stored contributions can have been computed with.
+
+    Every row is written with the rule set active when it is written: scoring reads it under the leads' locks,
+    and a rescore range checks that its rule set is still active in the transaction that writes (_hold_active),
+    so a superseded rescore stops. A finished rescore left every lead with its rule set's rows; since it
+    started, only rule sets activated after that have been active. Before any finished rescore, any rule set
+    that was ever active may have written rows."""
+    sets = RuleSet.objects.exclude(status=RuleSet.Status.DRAFT)
+    done = (RescoreJob.objects.filter(status=RescoreJob.Status.DONE, started_at__isnull=False)
+            .order_by("-started_at").first())
+    if done is not None:
+        sets = sets.filter(Q(pk=done.ruleset_id) | Q(activated_at__gt=done.started_at) | Q(activated_at__isnull=True))
+    return list(sets)
+
+
+def rescore_scope(job: RescoreJob, compiled) -> engine.RescoreScope | None:
+    """What the job recomputes: None (everything) for a job from scratch, else engine.rescore_scope() against
+    every rule set the stored rows can come from."""
+    if job.from_scratch:
+        return None
+    scope = engine.rescore_scope(job.ruleset, rulesets_of_stored_rows(), compiled=compiled)
+    return None if scope.rules is None else scope
+
+
+def _rescore_range(ruleset: RuleSet, compiled, scope, lo: int, hi: int, now: dt.datetime) -> int:
     """Rescore the leads with lo <= id < hi in one transaction; returns how many leads that was.
 
     The range's contributions are computed into a temporary table first (reading the events once) with what
     they change (engine.stage_contributions), then only the changed rows and scores are written."""
     with transaction.atomic():
         count = None
+        _hold_active(ruleset)
         if connection.vendor == "postgresql":
             count = _lock_range(lo, hi)
             with connection.cursor() as cursor:
@@ -669,7 +702,7 @@ def _rescore_range(ruleset: RuleSet, compiled, lo: int, hi: int, now: dt.datetim
                 # The range's events in (lead, occurred_at) index order feed the first window without a sort; a
                 # bitmap scan reads them in table order and then sorts them all.
                 cursor.execute("SET LOCAL enable_bitmapscan = off")
-        engine.stage_contributions(ruleset, id_range=(lo, hi), now=now, compiled=compiled)
+        engine.stage_contributions(ruleset, id_range=(lo, hi), now=now, compiled=compiled, scope=scope)
         engine.write_staged(now=now)
         return count if count is not None else Lead.objects.filter(pk__gte=lo, pk__lt=hi).count()
 
@@ -677,7 +710,7 @@ def _rescore_range(ruleset: RuleSet, compiled, lo: int, hi: int, now: dt.datetim
 WRITE_GAP_SECONDS = 0.02
 
 
-def _rescore_range_sqlite(ruleset: RuleSet, compiled, lo: int, hi: int, now: dt.datetime, write_lock) -> int:
+def _rescore_range_sqlite(ruleset: RuleSet, compiled, scope, lo: int, hi: int, now: dt.datetime, write_lock) -> int:
     """The same on SQLite, where one connection writes at a time but any number read: the contributions and
     what they change are worked out in a read transaction, beside the other ranges' work, and only the changes
     written under the write lock. If the range's events (added, removed, moved to another lead) or its stored
@@ -688,14 +721,15 @@ def _rescore_range_sqlite(ruleset: RuleSet, compiled, lo: int, hi: int, now: dt.
         try:
             remembered = engine.remember_events(id_range=(lo, hi))
             stored = engine.stored_fingerprint(id_range=(lo, hi))
-            engine.stage_contributions(ruleset, id_range=(lo, hi), now=now, compiled=compiled)
+            engine.stage_contributions(ruleset, id_range=(lo, hi), now=now, compiled=compiled, scope=scope)
         finally:
             cursor.execute("COMMIT")
     with write_lock:
         with transaction.atomic():
+            _hold_active(ruleset)
             if (not engine.events_unchanged(id_range=(lo, hi), remembered=remembered)
                     or engine.stored_fingerprint(id_range=(lo, hi)) != stored):
-                engine.stage_contributions(ruleset, id_range=(lo, hi), now=now, compiled=compiled)
+                engine.stage_contributions(ruleset, id_range=(lo, hi), now=now, compiled=compiled, scope=scope)
             engine.write_staged(now=now)
             count = Lead.objects.filter(pk__gte=lo, pk__lt=hi).count()
         # Committed. Leave the database's write lock free for a moment before this job's next writer takes it:
@@ -704,14 +738,15 @@ def _rescore_range_sqlite(ruleset: RuleSet, compiled, lo: int, hi: int, now: dt.
     return count
 
 
-def _rescore_range_in_thread(ruleset: RuleSet, compiled, lo: int, hi: int, now: dt.datetime, write_lock) -> int:
+def _rescore_range_in_thread(ruleset: RuleSet, compiled, scope, lo: int, hi: int, now: dt.datetime,
+                             write_lock) -> int:
     from django.db import connections
 
     try:
         if connection.vendor == "sqlite":
             engine.sqlite_bulk_settings(True)
-            return _rescore_range_sqlite(ruleset, compiled, lo, hi, now, write_lock)
-        return _rescore_range(ruleset, compiled, lo, hi, now)
+            return _rescore_range_sqlite(ruleset, compiled, scope, lo, hi, now, write_lock)
+        return _rescore_range(ruleset, compiled, scope, lo, hi, now)
     finally:
         connections.close_all()
 
@@ -745,6 +780,9 @@ def rescore_job_run(*, job_id: int, chunk_size: int = 20000, progress=None, work
             raise Conflict(_("A newer rule set was applied; this rescore was superseded."))
         now = timezone.now()
         compiled = engine.compile_rules(ruleset)
+        scope = rescore_scope(job, compiled)
+        RescoreJob.objects.filter(pk=job.pk).update(
+            recomputed_rules=None if scope is None else sorted(scope.rules))
         with transaction.atomic():
             engine.update_company_scores(ruleset)
         bounds = Lead.objects.aggregate(lo=Min("pk"), hi=Max("pk"))
@@ -769,7 +807,7 @@ def rescore_job_run(*, job_id: int, chunk_size: int = 20000, progress=None, work
             from concurrent.futures import ThreadPoolExecutor, as_completed
 
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                futures = [pool.submit(_rescore_range_in_thread, ruleset, compiled, lo, hi, now, write_lock)
+                futures = [pool.submit(_rescore_range_in_thread, ruleset, compiled, scope, lo, hi, now, write_lock)
                            for lo, hi in ranges]
                 for future in as_completed(futures):
                     done(future.result())
@@ -777,7 +815,7 @@ def rescore_job_run(*, job_id: int, chunk_size: int = 20000, progress=None, work
             saved = engine.sqlite_bulk_settings(True)
             try:
                 for lo, hi in ranges:
-                    done(_rescore_range(ruleset, compiled, lo, hi, now))
+                    done(_rescore_range(ruleset, compiled, scope, lo, hi, now))
             finally:
                 engine.sqlite_bulk_settings(False, saved)
         latches_release(ruleset=ruleset, now=now)
@@ -797,6 +835,18 @@ def rescore_job_run(*, job_id: int, chunk_size: int = 20000, progress=None, work
 def _threads_share_database() -> bool:
     """Other threads' connections see this one's data (not so for an in-memory SQLite database)."""
     return connection.vendor != "sqlite" or not connection.is_in_memory_db()
+
+
+def _hold_active(ruleset: RuleSet) -> None:
+    """In a range's writing transaction: stop (Conflict) when a newer rule set was applied meanwhile, so that a
+    superseded rescore never writes an older rule set's rows. On PostgreSQL the rule set's row is held (FOR
+    SHARE, which the job's other ranges share) until the range commits: applying another one waits for it."""
+    lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM scoring_ruleset WHERE id = %s AND status = %s{lock}",
+                       [ruleset.pk, RuleSet.Status.ACTIVE])
+        if cursor.fetchone() is None:
+            raise Conflict(_("A newer rule set was applied; this rescore was superseded."))
 
 
 def _lock_range(lo: int, hi: int) -> int:

@@ -238,7 +238,7 @@ def ruleset_apply(request, ruleset_id: int):
 def job_detail(request, job_id: int):
     job = selectors.rescore_job_get(job_id)
     template = "scoring/_job_progress.html" if request.headers.get("HX-Request") else "scoring/job.html"
-    return render(request, template, {"job": job})
+    return render(request, template, {"job": job, "recomputed": selectors.rescore_job_recomputed(job)})
 
 
 def _assignment_context(request, territory_form=None) -> dict:

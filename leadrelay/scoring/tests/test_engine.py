@@ -348,8 +348,8 @@ def test_events_stored_while_a_range_is_computed_are_in_what_it_writes(monkeypat
     stage = engine.stage_contributions
     arrived = []
 
-    def stage_then_an_event_arrives(ruleset_, *, id_range, now, compiled=None):
-        count = stage(ruleset_, id_range=id_range, now=now, compiled=compiled)
+    def stage_then_an_event_arrives(ruleset_, *, id_range, **kwargs):
+        count = stage(ruleset_, id_range=id_range, **kwargs)
         if id_range[0] <= late.pk < id_range[1] and not arrived:
             def store():  # another connection, as the ingest would
                 try:
@@ -487,8 +487,8 @@ def test_a_lead_scored_while_its_range_is_computed_keeps_one_set_of_contribution
     stage = engine.stage_contributions
     scored = []
 
-    def stage_then_the_lead_is_scored(ruleset_, *, id_range, now, compiled=None):
-        stage(ruleset_, id_range=id_range, now=now, compiled=compiled)
+    def stage_then_the_lead_is_scored(ruleset_, *, id_range, **kwargs):
+        stage(ruleset_, id_range=id_range, **kwargs)
         if id_range[0] <= busy.pk < id_range[1] and not scored:
             def score():  # another connection, as a scoring task would
                 try:

@@ -12,14 +12,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--chunk", type=int, default=20000, help="Leads per transaction (an id range).")
         parser.add_argument("--no-progress", action="store_true", help="Do not draw the progress bar.")
+        parser.add_argument("--changes-only", action="store_true",
+                            help="Recompute only the rules whose rows the stored ones can differ from (as applying a "
+                                 "rule set in the UI does); by default every contribution is worked out again from "
+                                 "the events.")
         parser.add_argument("--workers", type=int, default=None,
                             help="Ranges rescored at once (default: the cores, at most 4; SQLite writes them one at a time).")
 
-    def handle(self, *args, chunk: int, no_progress: bool, workers: int | None, **options):
+    def handle(self, *args, chunk: int, no_progress: bool, workers: int | None, changes_only: bool, **options):
         from leadrelay.core.exceptions import Conflict
 
         try:
-            job = services.rescore_job_create(actor=None)
+            job = services.rescore_job_create(actor=None, from_scratch=not changes_only)
         except Conflict as error:
             raise CommandError(str(error)) from None
         bar = None
@@ -45,5 +49,10 @@ class Command(BaseCommand):
         seconds = (job.finished_at - job.started_at).total_seconds()
         # This process's CPU time is the database's work too on SQLite (it runs in-process): a figure that
         # holds on a busy machine, where the wall time does not.
-        self.stdout.write(f"Rescored {job.total} leads in {seconds:.1f} s (this process's CPU: {cpu:.1f} s); "
-                          f"{job.new_mqls} became MQL.")
+        if job.recomputed_rules is None:
+            recomputed = "every rule"
+        else:
+            labels = dict(job.ruleset.behaviour_rules.values_list("pk", "label"))
+            recomputed = ", ".join(labels.get(pk, str(pk)) for pk in job.recomputed_rules) or "no rule"
+        self.stdout.write(f"Rescored {job.total} leads in {seconds:.1f} s (this process's CPU: {cpu:.1f} s; "
+                          f"recomputed: {recomputed}); {job.new_mqls} became MQL.")

@@ -1,0 +1,287 @@
+"""Applying a rule set recomputes only the rules whose stored rows can differ, and always ends where scoring
+every lead from scratch with the new rules ends."""
+
+import datetime as dt
+
+import pytest
+import time_machine
+
+from leadrelay.core.testing import LeadFactory
+from leadrelay.scoring import engine, services
+from leadrelay.scoring.models import BehaviourRule, RescoreJob, RuleSet, ScoreContribution
+from leadrelay.scoring.selectors import behaviour_score_now
+from leadrelay.scoring.testing import default_ruleset, make_event
+
+pytestmark = pytest.mark.django_db
+
+T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
+NOW = T0 + dt.timedelta(days=2)
+
+
+def _active_since_t0() -> RuleSet:
+    """The default rule set, active since before T0 (the tests' clock runs from T0)."""
+    ruleset = default_ruleset()
+    RuleSet.objects.filter(pk=ruleset.pk).update(activated_at=T0 - dt.timedelta(days=1))
+    ruleset.refresh_from_db()
+    return ruleset
+
+
+def _journeys(count=9):
+    """Leads with funnel reads, pricing read many times a day (daily caps), several visits and sources, forms."""
+    from leadrelay.leads.models import Lead
+
+    leads = [LeadFactory() for _ in range(count)]
+    for n, lead in enumerate(leads):
+        paths = ["/products/a", "/case-studies/x", "/pricing", "/pricing", "/pricing", "/contact", "/careers",
+                 "/pricing", "/blog/a"][: n % 9 + 1]
+        for i, path in enumerate(paths):
+            referrer = "https://www.google.com/" if i % 4 == 0 else ""
+            minutes = (5, 9, 20)[n % 3] * i  # the whole funnel in 25 or 45 minutes, or none of it in an hour
+            make_event(lead, f"https://www.example.com{path}", at=T0 + dt.timedelta(hours=n, minutes=minutes),
+                       referrer=referrer, session_id=f"s{n}-{i // 3}")
+        if n % 3 == 0:
+            make_event(lead, "https://www.example.com/contact", type="form_submit",
+                       at=T0 + dt.timedelta(hours=n, minutes=45))
+    return list(Lead.objects.filter(pk__in=[lead.pk for lead in leads]).order_by("pk"))
+
+
+def _rows():
+    return {(c.lead_id, c.rule_id, c.event_id): (c.pk, c.points) for c in ScoreContribution.objects.all()}
+
+
+def _scores(at):
+    """Every lead's behaviour score as shown at `at` (its stored value decayed from when it was stored)."""
+    from leadrelay.leads.models import Lead
+
+    return {lead.pk: behaviour_score_now(lead, at) for lead in Lead.objects.all()}
+
+
+def _from_scratch(leads, now):
+    """What scoring every lead from its events with the active rule set stores (the rows are put back after)."""
+    from leadrelay.leads.models import Lead
+
+    kept = list(ScoreContribution.objects.all())
+    stored = list(Lead.objects.values_list("pk", "behaviour_score", "behaviour_scored_at"))
+    ScoreContribution.objects.all().delete()
+    services.leads_score(lead_ids=[lead.pk for lead in leads], now=now)
+    rows = {key: points for key, (_pk, points) in _rows().items()}
+    fresh = _scores(now)
+    ScoreContribution.objects.all().delete()
+    ScoreContribution.objects.bulk_create(kept)
+    for pk, score, scored_at in stored:
+        Lead.objects.filter(pk=pk).update(behaviour_score=score, behaviour_scored_at=scored_at)
+    return rows, fresh
+
+
+def _draft(marketing, **ruleset_changes):
+    draft = services.ruleset_create_draft(actor=marketing)
+    if ruleset_changes:
+        RuleSet.objects.filter(pk=draft.pk).update(**ruleset_changes)
+        draft.refresh_from_db()
+    return draft
+
+
+def _set(draft, label, **changes):
+    BehaviourRule.objects.filter(ruleset=draft, label=label).update(**changes)
+
+
+def _apply_and_run(marketing, draft, at, **run):
+    with time_machine.travel(at, tick=False):
+        job = services.ruleset_apply(actor=marketing, ruleset=draft)
+        return services.rescore_job_run(job_id=job.pk, chunk_size=run.pop("chunk_size", 3), workers=1, **run)
+
+
+def _labels(job):
+    if job.recomputed_rules is None:
+        return None
+    return set(BehaviourRule.objects.filter(pk__in=job.recomputed_rules).values_list("label", flat=True))
+
+
+CHANGES = {
+    "pricing points": ({"Pricing page": {"points": 19}}, {}, {"Pricing page"}),
+    "pricing cap": ({"Pricing page": {"daily_cap": 20}}, {}, {"Pricing page"}),
+    "pricing uncapped": ({"Pricing page": {"daily_cap": None}}, {}, {"Pricing page"}),
+    "search visits": ({"Visit from search": {"points": 7, "daily_cap": 7}}, {}, {"Visit from search"}),
+    "direct visits and forms": ({"Direct visit": {"points": 2}, "Form filled": {"points": 12}}, {},
+                                {"Direct visit", "Form filled"}),
+    "progression bonus": ({"Read product → case study → pricing → contact": {"points": 40, "daily_cap": 40}}, {},
+                          {"Read product → case study → pricing → contact"}),
+    "progression window": ({}, {"progression_window_minutes": 30}, {"Read product → case study → pricing → contact"}),
+    "half-life": ({}, {"half_life_days": 3}, set()),
+    "a pattern": ({"Pricing page": {"patterns": "*/pricing*\n*/blog*"}}, {}, None),
+    "the page rules' order": ({"Careers page (job seekers)": {"order": 0}}, {}, None),
+}
+
+
+@pytest.mark.parametrize("name", list(CHANGES))
+def test_applying_a_change_recomputes_only_its_rules_and_stores_what_scoring_from_scratch_gives(name, users):
+    """For each kind of change: the rescore recomputes the rules it names (every rule when a change alters
+    which events a rule matches), keeps every other stored row as the same row, and ends with exactly the rows
+    and scores that scoring every lead from scratch with the new rules gives."""
+    rule_changes, ruleset_changes, expected = CHANGES[name]
+    marketing = users["marketing"]
+    _active_since_t0()
+    leads = _journeys()
+    services.leads_score(lead_ids=[lead.pk for lead in leads], now=T0 + dt.timedelta(days=1))
+    before = _rows()
+    draft = _draft(marketing, **ruleset_changes)
+    for label, changes in rule_changes.items():
+        _set(draft, label, **changes)
+    job = _apply_and_run(marketing, draft, NOW)
+    assert job.status == "done", job.error
+    assert _labels(job) == expected
+
+    after = _rows()
+    expected_rows, expected_scores = _from_scratch(leads, NOW)
+    assert {key: points for key, (_pk, points) in after.items()} == expected_rows
+    assert _scores(NOW) == pytest.approx(expected_scores)
+    if expected is not None:
+        recomputed = {r.rule_key for r in draft.behaviour_rules.filter(label__in=expected)}
+        for key, (pk, points) in after.items():
+            if key[1] not in recomputed:
+                assert before[key] == (pk, points)  # the same stored row, never rewritten
+    if expected:
+        assert after != before  # the change did alter some rows (the journeys exercise it)
+
+
+def test_rows_an_unfinished_rescore_left_are_recomputed_by_the_next_one(users):
+    """v2 (pricing) is applied but its rescore never runs, and one lead is scored with v2 meanwhile; v3 changes
+    the contact page. v3's rescore cannot know which leads still have v1's pricing rows, so it recomputes both
+    rules, and every lead ends as scoring it from scratch with v3 gives. After that finished rescore, v4's
+    rescore recomputes only what v4 changes."""
+    marketing = users["marketing"]
+    _active_since_t0()
+    leads = _journeys()
+    services.leads_score(lead_ids=[lead.pk for lead in leads], now=T0 + dt.timedelta(days=1))
+    v2 = _draft(marketing)
+    _set(v2, "Pricing page", points=21)
+    with time_machine.travel(NOW, tick=False):
+        services.ruleset_apply(actor=marketing, ruleset=v2)  # its job stays queued (no worker here)
+    services.leads_score(lead_ids=[leads[4].pk], now=NOW)
+    v3 = _draft(marketing)
+    _set(v3, "Contact page", points=26)
+    job = _apply_and_run(marketing, v3, NOW + dt.timedelta(minutes=5))
+    assert job.status == "done", job.error
+    assert _labels(job) == {"Pricing page", "Contact page"}
+    rows, scores = _from_scratch(leads, NOW + dt.timedelta(minutes=5))
+    assert {key: points for key, (_pk, points) in _rows().items()} == rows
+    assert _scores(NOW + dt.timedelta(minutes=5)) == pytest.approx(scores)
+
+    v4 = _draft(marketing)
+    _set(v4, "Product page", points=6)
+    job = _apply_and_run(marketing, v4, NOW + dt.timedelta(minutes=10))
+    assert job.status == "done" and _labels(job) == {"Product page"}
+    rows, scores = _from_scratch(leads, NOW + dt.timedelta(minutes=10))
+    assert {key: points for key, (_pk, points) in _rows().items()} == rows
+
+
+def test_the_rule_sets_of_stored_rows_are_the_last_finished_rescores_and_those_applied_since(users):
+    marketing = users["marketing"]
+    v1 = _active_since_t0()
+    assert services.rulesets_of_stored_rows() == [v1]
+    v2 = _draft(marketing)
+    with time_machine.travel(NOW, tick=False):
+        queued = services.ruleset_apply(actor=marketing, ruleset=v2)
+    assert {s.pk for s in services.rulesets_of_stored_rows()} == {v1.pk, v2.pk}  # v2's rescore has not run
+    with time_machine.travel(NOW + dt.timedelta(minutes=1), tick=False):
+        assert services.rescore_job_run(job_id=queued.pk).status == "done"
+    assert [s.pk for s in services.rulesets_of_stored_rows()] == [v2.pk]
+    v3 = _draft(marketing)
+    with time_machine.travel(NOW + dt.timedelta(minutes=2), tick=False):
+        services.ruleset_apply(actor=marketing, ruleset=v3)
+    assert {s.pk for s in services.rulesets_of_stored_rows()} == {v2.pk, v3.pk}
+
+
+def test_rescore_scope_compares_what_rules_match_and_what_they_earn(users):
+    marketing = users["marketing"]
+    v1 = _active_since_t0()
+    draft = _draft(marketing)
+    pricing = draft.behaviour_rules.get(label="Pricing page")
+    assert engine.rescore_scope(draft, [v1]) == engine.RescoreScope(rules=frozenset(), all_scores=False)
+    _set(draft, "Pricing page", points=16)
+    assert engine.rescore_scope(draft, [v1, draft]).rules == {pricing.pk}
+    BehaviourRule.objects.filter(pk=pricing.pk).update(label="料金ページ")  # not what a rule matches or earns
+    assert engine.rescore_scope(draft, [v1]).rules == {pricing.pk}
+    _set(draft, "料金ページ", patterns="*/PRICING*\n*/price*\n*/plans*\n*/ryokin*")  # matched lower-cased
+    assert engine.rescore_scope(draft, [v1]).rules == {pricing.pk}
+    _set(draft, "Direct visit", source="search")  # two rules for search visits: the first in order wins
+    assert engine.rescore_scope(draft, [v1]).rules is None
+    _set(draft, "Direct visit", source="direct")
+    BehaviourRule.objects.create(ruleset=draft, kind="custom", label="Trial", event_name="trial", points=9, order=99)
+    assert engine.rescore_scope(draft, [v1]).rules is None  # a new rule: its events and the visits may change
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_superseded_rescore_stops_before_writing_and_the_next_one_finishes_the_work(users, monkeypatch):
+    """v3 is applied while v2's rescore runs: v2's next range sees it is no longer active and stops (its job
+    fails, saying why) instead of writing v2's rows after v3's; v3's rescore then brings every lead to v3."""
+    marketing = users["marketing"]
+    monkeypatch.setattr(services, "_enqueue_rescore", lambda job_id: None)  # the jobs are run here, by hand
+    _active_since_t0()
+    leads = _journeys()
+    services.leads_score(lead_ids=[lead.pk for lead in leads], now=T0 + dt.timedelta(days=1))
+    v2 = _draft(marketing)
+    _set(v2, "Pricing page", points=21)
+    with time_machine.travel(NOW, tick=False):
+        v2_job = services.ruleset_apply(actor=marketing, ruleset=v2)
+    write = engine.write_staged
+    writes = []
+
+    def write_then_v3_is_applied(**kwargs):
+        write(**kwargs)
+        writes.append(1)
+        if len(writes) == 1:
+            v3 = _draft(marketing)
+            _set(v3, "Contact page", points=26)
+            services.ruleset_apply(actor=marketing, ruleset=v3)
+
+    monkeypatch.setattr(engine, "write_staged", write_then_v3_is_applied)
+    with time_machine.travel(NOW, tick=False):
+        v2_job = services.rescore_job_run(job_id=v2_job.pk, chunk_size=3, workers=1)
+    monkeypatch.setattr(engine, "write_staged", write)
+    assert v2_job.status == "failed" and "superseded" in v2_job.error and len(writes) == 1
+    later = v2_job.ruleset.rescore_jobs.model.objects.filter(ruleset__status="active").get()
+    with time_machine.travel(NOW + dt.timedelta(minutes=1), tick=False):
+        done = services.rescore_job_run(job_id=later.pk, chunk_size=3, workers=1)
+    assert done.status == "done" and _labels(done) == {"Pricing page", "Contact page"}
+    rows, scores = _from_scratch(leads, NOW + dt.timedelta(minutes=1))
+    assert {key: points for key, (_pk, points) in _rows().items()} == rows
+    assert _scores(NOW + dt.timedelta(minutes=1)) == pytest.approx(scores)
+
+
+def test_the_command_rescores_from_scratch_unless_asked_for_changes_only(users, capsys):
+    """`manage.py rescore` rebuilds every contribution from the events (a repair: here a row lost); with
+    `--changes-only` it recomputes what applying the rule set would, and says which rules that was."""
+    from django.core.management import call_command
+
+    _active_since_t0()
+    leads = _journeys(4)
+    services.leads_score(lead_ids=[lead.pk for lead in leads], now=T0 + dt.timedelta(days=1))
+    complete = {key: points for key, (_pk, points) in _rows().items()}
+    ScoreContribution.objects.filter(pk=ScoreContribution.objects.order_by("pk").first().pk).delete()
+    call_command("rescore", "--changes-only", "--no-progress")
+    assert "recomputed: no rule" in capsys.readouterr().out
+    assert len(_rows()) == len(complete) - 1  # nothing changed the rules: the lost row is not noticed
+    call_command("rescore", "--no-progress")
+    assert "recomputed: every rule" in capsys.readouterr().out
+    assert {key: points for key, (_pk, points) in _rows().items()} == complete
+    assert RescoreJob.objects.filter(from_scratch=True, recomputed_rules__isnull=True).count() == 1
+
+
+def test_the_job_page_and_api_name_the_rules_recomputed(client, users, api_token_for):
+    marketing = users["marketing"]
+    _active_since_t0()
+    _journeys(3)
+    draft = _draft(marketing)
+    _set(draft, "Pricing page", points=17)
+    job = _apply_and_run(marketing, draft, NOW)
+    client.force_login(marketing)
+    page = client.get(f"/scoring/jobs/{job.pk}/")
+    assert page.status_code == 200
+    assert "were worked out again: Pricing page." in page.content.decode()
+    marketing.language = "ja"
+    marketing.save(update_fields=["language"])
+    page = client.get(f"/scoring/jobs/{job.pk}/")
+    assert "保存済みの内訳と異なりうるルールだけを計算し直しました: Pricing page。" in page.content.decode()
+    answer = client.get(f"/api/v1/scoring/rescore-jobs/{job.pk}", **api_token_for(marketing, scopes=["read"]))
+    assert answer.status_code == 200 and answer.json()["recomputed_rules"] == ["Pricing page"]
