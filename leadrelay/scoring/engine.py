@@ -239,24 +239,24 @@ def compile_rules(ruleset: RuleSet, rules: list[BehaviourRule] | None = None) ->
     )
 
 
-def _matching(c: CompiledRules) -> tuple:
-    """What decides which events each rule of a rule set matches and in which visits (not what they earn): two
-    rule sets with equal matching match every event to the same rule, by key."""
+def _matching(ruleset: RuleSet, c: CompiledRules) -> tuple:
+    """What decides which events each rule of a rule set matches (not what they earn): two rule sets with equal
+    matching match every event to the same rule, by key."""
     return (
         tuple((r.rule_key, tuple(p.lower() for p in r.pattern_list), r.step) for r in c.page),
         tuple((r.rule_key, r.source) for r in c.source),
         tuple((r.rule_key, r.kind, r.event_name.strip().lower()) for r in c.events),
-        c.progression.rule_key if c.progression is not None else None,
+        (c.progression.rule_key, ruleset.progression_window_minutes) if c.progression is not None else None,
     )
 
 
-def _earnings(ruleset: RuleSet, c: CompiledRules) -> dict[int, tuple]:
-    """By rule key: what a matched event earns (points, daily cap; the progression bonus also its window)."""
-    earn = {r.rule_key: (r.points, r.daily_cap) for r in (*c.page, *c.source, *c.events)}
-    if c.progression is not None:
-        earn[c.progression.rule_key] = (c.progression.points, c.progression.daily_cap,
-                                        ruleset.progression_window_minutes)
-    return earn
+def _earnings(c: CompiledRules) -> dict[int, tuple]:
+    """By rule key: what a matched event earns (points, daily cap)."""
+    return {r.rule_key: (r.points, r.daily_cap) for r in _all_rules(c)}
+
+
+def _all_rules(c: CompiledRules) -> list[BehaviourRule]:
+    return [*c.page, *c.source, *c.events, *([c.progression] if c.progression is not None else [])]
 
 
 @dataclass(frozen=True)
@@ -272,18 +272,18 @@ class RescoreScope:
 def rescore_scope(target: RuleSet, sources: list[RuleSet], compiled: CompiledRules | None = None) -> RescoreScope:
     """What rescoring with `target` changes in contributions computed with any of `sources` (the rule sets the
     stored rows may come from). When they all match events as the target does (same rules by key, patterns,
-    order, sources, event names, funnel steps), only the rules whose points, daily cap or progression window
+    order, sources, event names, funnel steps, progression window), only the rules whose points or daily cap
     differ in one of them are recomputed: a rule's rows depend on nothing else. Otherwise every rule is."""
     c = compiled or compile_rules(target)
-    matching, earn = _matching(c), _earnings(target, c)
+    matching, earn = _matching(target, c), _earnings(c)
     changed: set[int] = set()
     for source in sources:
         other = compile_rules(source)
-        if _matching(other) != matching:
+        if _matching(source, other) != matching:
             return RescoreScope(rules=None, all_scores=True)
-        other_earn = _earnings(source, other)
+        other_earn = _earnings(other)
         changed |= {key for key, value in earn.items() if other_earn.get(key) != value}
-    by_key = {r.rule_key: r.pk for r in (*c.page, *c.source, *c.events, *([c.progression] if c.progression else []))}
+    by_key = {r.rule_key: r.pk for r in _all_rules(c)}
     return RescoreScope(rules=frozenset(by_key[key] for key in changed),
                         all_scores=any(s.half_life_days != target.half_life_days for s in sources))
 
@@ -321,10 +321,10 @@ def contributions_sql(ruleset: RuleSet, *, lead_filter: str | Sql, compiled: Com
     sql = Sql(f"WITH ev AS (SELECT e.id AS event_id, e.lead_id, e.type, e.name, e.session_id, e.occurred_at, {ts_e} AS ts, ")
     if _scoring_index() is not None:
         # Everything but the url is in the index: a row is read from the table only for an event without a path.
-        sql.add("LOWER(CASE WHEN e.path <> '' THEN e.path ELSE (SELECT u.url FROM tracking_event u WHERE u.id = e.id) "
-                f"END) AS lpath, {tsrc} AS tsrc, ")
+        lpath = "LOWER(CASE WHEN e.path <> '' THEN e.path ELSE (SELECT u.url FROM tracking_event u WHERE u.id = e.id) END)"
     else:
-        sql.add(f"LOWER(COALESCE(NULLIF(e.path, ''), e.url)) AS lpath, {tsrc} AS tsrc, ")
+        lpath = "LOWER(COALESCE(NULLIF(e.path, ''), e.url))"
+    sql.add(f"{lpath} AS lpath, {tsrc} AS tsrc, ")
     sql.add("ROW_NUMBER() OVER w AS pos, ")
     # Visits are read from every relevant event (of the full rule set), so they are the same with `only`.
     sql.add(f"LAG({ts_e}) OVER w AS prev_ts, LAG(e.session_id) OVER w AS prev_sid " if visits
@@ -338,6 +338,17 @@ def contributions_sql(ruleset: RuleSet, *, lead_filter: str | Sql, compiled: Com
     if since is not None:
         sql.add("AND e.occurred_at >= %s ", since)
     sql.add(f"AND {type_col} IN ({', '.join(['%s'] * len(event_types))}) ", *event_types)
+    if not visits:
+        # Without visits, only the events the wanted rules' own tests pass can matter: the rest are left out here
+        # (the CASEs below still decide which rule each one goes to).
+        sql.add("AND (")
+        tests = [Sql(f"{type_col} = '{EVENT_TYPE_FOR_KIND[r.kind]}'").add(
+            " AND LOWER(e.name) = %s", r.event_name.strip().lower()) if r.event_name
+            else Sql(f"{type_col} = '{EVENT_TYPE_FOR_KIND[r.kind]}'") for r in wanted(c.events)]
+        tests += [pattern_sql(f"({lpath})", pattern) for r in wanted(c.page) for pattern in r.pattern_list]
+        for i, test in enumerate(tests):
+            sql.add(" OR " if i else "").extend(test)
+        sql.add(") ")
     sql.add("WINDOW w AS (PARTITION BY e.lead_id ORDER BY e.occurred_at, e.id)), ")
 
     # v: the matching page rule (first in order) and event rule, visit starts (first event, 30 minutes without
@@ -494,82 +505,93 @@ def stage_contributions(ruleset: RuleSet, *, id_range: tuple[int, int], now: dt.
     """Compute what rescoring the leads lo <= id < hi at `now` changes, into temporary tables of this connection,
     without writing anything stored (so on SQLite it runs in a read transaction, beside other ranges):
 
-    - STAGE_TABLE: the range's contributions, each with the id of the stored row equal to it (same lead, event,
-      rule key and points), or null when there is none: only those are inserted;
-    - DROP_TABLE: the stored rows of the range that no staged row equals: only those are deleted;
+    - STAGE_TABLE: the range's contributions, each with the id and points of the stored row for the same lead,
+      event and rule key (null when there is none): rows without one are inserted, stored rows whose points
+      differ are updated in place;
+    - DROP_TABLE: the stored rows of the range that no contribution stands for any more: only those are deleted;
     - SCORES_TABLE: the leads whose stored score, decayed to `now` with this rule set's half-life, is not the new
       decayed sum (or who have no contributions left but a score): only those are updated.
 
     A rule change that alters one rule's points thus writes that rule's rows and the scores of the leads that
-    have them. With a `scope` (rescore_scope()) only its rules' contributions are computed and compared, the
-    stored rows of the other rules standing as they are. write_staged() applies the tables."""
+    have them. With a `scope` (rescore_scope()), only its rules' contributions are computed and compared: the
+    other rules' stored rows stand, and each scope rule still matches the events its stored rows are for (the
+    matching is the same), so its stored rows are found from the computed ones, not read for the whole range.
+    write_staged() applies the tables."""
     drop_stage()
     lo, hi = int(id_range[0]), int(id_range[1])
     c = compiled or compile_rules(ruleset)
-    only = scope.rules if scope is not None and scope.rules is not None else None
+    only = scope.rules if scope is not None else None
     ctes = contributions_sql(ruleset, lead_filter=lead_filter_sql("e.lead_id", id_range=id_range), compiled=c,
                              only=only)
     postgresql = connection.vendor == "postgresql"
     key_type = "bigint PRIMARY KEY" if postgresql else "INTEGER PRIMARY KEY"
-    in_range = f"c.lead_id >= {lo} AND c.lead_id < {hi}"
+    hl = _num(float(ruleset.half_life_seconds))
+    now_ts = _num(now.timestamp())
+    decayed_s = pow2_sql(f"(s.ts - {now_ts}) / {hl}")
+    stored_now = pow2_sql(f"({epoch_sql('l.behaviour_scored_at')} - {now_ts}) / {hl}")
+    differs = (f"(l.behaviour_scored_at IS NULL OR ABS(l.behaviour_score * {stored_now} - COALESCE(g.score, 0)) "
+               "> 1e-9 * (1 + ABS(COALESCE(g.score, 0))))")
     with connection.cursor() as cursor:
         if ctes is None:
             at_type = "timestamp with time zone" if postgresql else "datetime"
             cursor.execute(f"CREATE TEMP TABLE {STAGE_TABLE} (lead_id bigint, rule_id bigint, event_id bigint, "
-                           f"points double precision, occurred_at {at_type}, ts double precision, stored_id bigint)")
+                           f"points double precision, occurred_at {at_type}, ts double precision, stored_id bigint, "
+                           "stored_points double precision)")
         else:
+            # With a scope, a matched event that now earns nothing (a lower cap) is kept when it has a stored row.
+            keep = "f.awarded <> 0" + (" OR c.id IS NOT NULL" if only is not None else "")
             cursor.execute(f"CREATE TEMP TABLE {STAGE_TABLE} AS " + ctes.text + (
-                "SELECT f.lead_id, f.rule_id, f.event_id, f.awarded AS points, f.occurred_at, f.ts, c.id AS stored_id "
-                "FROM final f LEFT JOIN scoring_scorecontribution c ON c.event_id = f.event_id "
-                "AND c.rule_id = f.rule_id AND c.lead_id = f.lead_id AND c.points = f.awarded WHERE f.awarded <> 0"), ctes.params)
+                "SELECT f.lead_id, f.rule_id, f.event_id, f.awarded AS points, f.occurred_at, f.ts, c.id AS stored_id, "
+                "c.points AS stored_points FROM final f LEFT JOIN scoring_scorecontribution c ON c.event_id = f.event_id "
+                f"AND c.rule_id = f.rule_id AND c.lead_id = f.lead_id WHERE {keep}"), ctes.params)
         if postgresql:
             cursor.execute(f"ANALYZE {STAGE_TABLE}")  # temporary tables are never analysed on their own
-        cursor.execute(f"CREATE TEMP TABLE {DROP_TABLE} (id {key_type}, lead_id bigint)")
-        of_rules = ""
-        if only is not None:
-            keys = sorted(r.rule_key for r in (*c.page, *c.source, *c.events, *([c.progression] if c.progression else []))
-                          if r.pk in only)
-            of_rules = f"AND c.rule_id IN ({', '.join(_num(k) for k in keys) or 'NULL'}) "
-        cursor.execute(
-            f"INSERT INTO {DROP_TABLE} (id, lead_id) SELECT c.id, c.lead_id FROM scoring_scorecontribution c "
-            f"WHERE {in_range} {of_rules}AND c.id NOT IN (SELECT s.stored_id FROM {STAGE_TABLE} s "
-            "WHERE s.stored_id IS NOT NULL)")
-        hl = _num(float(ruleset.half_life_seconds))
-        now_ts = _num(now.timestamp())
-        stored_now = pow2_sql(f"({epoch_sql('l.behaviour_scored_at')} - {now_ts}) / {hl}")
-        differs = (f"(l.behaviour_scored_at IS NULL OR ABS(l.behaviour_score * {stored_now} - COALESCE(g.score, 0)) "
-                   "> 1e-9 * (1 + ABS(COALESCE(g.score, 0))))")
+        cursor.execute(f"CREATE TEMP TABLE {DROP_TABLE} (id {key_type}, lead_id bigint, points double precision, "
+                       "ts double precision)")
         cursor.execute(f"CREATE TEMP TABLE {SCORES_TABLE} (lead_id {key_type}, score double precision)")
         if only is None:
+            cursor.execute(
+                f"INSERT INTO {DROP_TABLE} (id, lead_id, points, ts) SELECT c.id, c.lead_id, c.points, 0 "
+                f"FROM scoring_scorecontribution c WHERE c.lead_id >= {lo} AND c.lead_id < {hi} "
+                f"AND c.id NOT IN (SELECT s.stored_id FROM {STAGE_TABLE} s WHERE s.stored_id IS NOT NULL)")
             # Every contribution is staged: the new sums come from the staged rows alone.
             cursor.execute(
                 f"INSERT INTO {SCORES_TABLE} (lead_id, score) SELECT g.lead_id, g.score FROM (SELECT s.lead_id, "
-                f"SUM(s.points * {pow2_sql(f'(s.ts - {now_ts}) / {hl}')}) AS score FROM {STAGE_TABLE} s "
-                f"GROUP BY s.lead_id) g JOIN leads_lead l ON l.id = g.lead_id WHERE {differs}")
+                f"SUM(s.points * {decayed_s}) AS score FROM {STAGE_TABLE} s GROUP BY s.lead_id) g "
+                f"JOIN leads_lead l ON l.id = g.lead_id WHERE {differs}")
             cursor.execute(
-                f"INSERT INTO {SCORES_TABLE} (lead_id, score) SELECT l.id, 0 FROM leads_lead l WHERE l.id >= %s "
-                f"AND l.id < %s AND l.behaviour_score <> 0 AND l.id NOT IN (SELECT s.lead_id FROM {STAGE_TABLE} s)",
-                [lo, hi])
+                f"INSERT INTO {SCORES_TABLE} (lead_id, score) SELECT l.id, 0 FROM leads_lead l WHERE l.id >= {lo} "
+                f"AND l.id < {hi} AND l.behaviour_score <> 0 AND l.id NOT IN (SELECT s.lead_id FROM {STAGE_TABLE} s)")
             return
-        # Only some rules staged: a lead's new sum is its stored rows that stay plus its new staged rows, for the
-        # leads whose rows change (every lead of the range when the half-life changed).
+        cursor.execute(f"INSERT INTO {DROP_TABLE} (id, lead_id, points, ts) SELECT s.stored_id, s.lead_id, "
+                       f"s.stored_points, s.ts FROM {STAGE_TABLE} s WHERE s.points = 0")
+        # A lead's new score is its stored one, decayed to now, plus what its changed rows add or take away, each
+        # decayed to now (a stored score is the sum of its rows, decayed), so only the changed rows are read.
+        # When the half-life changed (or a lead has rows but was never scored), it is summed from the rows that
+        # stay and the changed ones instead: for every lead of the range, or those few leads.
+        changes = (f"SELECT s.lead_id, -s.points * {decayed_s} AS delta FROM {DROP_TABLE} s UNION ALL "
+                   f"SELECT s.lead_id, (s.points - COALESCE(s.stored_points, 0)) * {decayed_s} FROM {STAGE_TABLE} s "
+                   "WHERE s.points <> 0 AND (s.stored_id IS NULL OR s.points <> s.stored_points)")
+        if not scope.all_scores:
+            cursor.execute(
+                f"INSERT INTO {SCORES_TABLE} (lead_id, score) SELECT l.id, l.behaviour_score * {stored_now} + d.delta "
+                f"FROM (SELECT x.lead_id, SUM(x.delta) AS delta FROM ({changes}) x GROUP BY x.lead_id) d "
+                "JOIN leads_lead l ON l.id = d.lead_id "
+                "WHERE l.behaviour_scored_at IS NOT NULL AND ABS(d.delta) > 1e-9 * (1 + ABS(l.behaviour_score))")
         cursor.execute(f"CREATE TEMP TABLE {AFFECTED_TABLE} (lead_id {key_type})")
         if scope.all_scores:
             cursor.execute(f"INSERT INTO {AFFECTED_TABLE} (lead_id) SELECT l.id FROM leads_lead l "
                            f"WHERE l.id >= {lo} AND l.id < {hi}")
         else:
-            cursor.execute(f"INSERT INTO {AFFECTED_TABLE} (lead_id) SELECT lead_id FROM {DROP_TABLE} UNION "
-                           f"SELECT lead_id FROM {STAGE_TABLE} WHERE stored_id IS NULL")
+            cursor.execute(f"INSERT INTO {AFFECTED_TABLE} (lead_id) SELECT l.id FROM leads_lead l WHERE l.id IN "
+                           f"(SELECT x.lead_id FROM ({changes}) x) AND l.behaviour_scored_at IS NULL")
         decayed_c = pow2_sql(f"({epoch_sql('c.occurred_at')} - {now_ts}) / {hl}")
-        decayed_s = pow2_sql(f"(s.ts - {now_ts}) / {hl}")
         cursor.execute(
             f"INSERT INTO {SCORES_TABLE} (lead_id, score) SELECT l.id, COALESCE(g.score, 0) FROM {AFFECTED_TABLE} a "
-            "JOIN leads_lead l ON l.id = a.lead_id LEFT JOIN (SELECT x.lead_id, SUM(x.decayed) AS score FROM ("
-            f"SELECT c.lead_id, c.points * {decayed_c} AS decayed FROM {AFFECTED_TABLE} a2 "
+            "JOIN leads_lead l ON l.id = a.lead_id LEFT JOIN (SELECT x.lead_id, SUM(x.delta) AS score FROM ("
+            f"SELECT c.lead_id, c.points * {decayed_c} AS delta FROM {AFFECTED_TABLE} a2 "
             "JOIN scoring_scorecontribution c ON c.lead_id = a2.lead_id "
-            f"WHERE c.id NOT IN (SELECT d.id FROM {DROP_TABLE} d) "
-            f"UNION ALL SELECT s.lead_id, s.points * {decayed_s} FROM {STAGE_TABLE} s WHERE s.stored_id IS NULL) x "
-            f"GROUP BY x.lead_id) g ON g.lead_id = l.id WHERE {differs}")
+            f"UNION ALL {changes}) x GROUP BY x.lead_id) g ON g.lead_id = l.id WHERE {differs}")
 
 
 def drop_stage() -> None:
@@ -639,10 +661,14 @@ def sqlite_bulk_settings(enable: bool, saved: dict | None = None) -> dict:
 
 
 def write_staged(*, now: dt.datetime) -> None:
-    """Apply what stage_contributions() worked out: delete the dropped rows, insert the staged rows no stored
-    row equals, store the changed scores at `now`; then drop the temporary tables."""
+    """Apply what stage_contributions() worked out: delete the dropped rows, update the points of the stored rows
+    whose points changed, insert the staged rows that have no stored row, store the changed scores at `now`;
+    then drop the temporary tables."""
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM scoring_scorecontribution WHERE id IN (SELECT id FROM {DROP_TABLE})")
+        cursor.execute(f"UPDATE scoring_scorecontribution SET points = s.points FROM {STAGE_TABLE} s "
+                       "WHERE scoring_scorecontribution.id = s.stored_id AND s.points <> s.stored_points "
+                       "AND s.points <> 0")
         cursor.execute("INSERT INTO scoring_scorecontribution (lead_id, rule_id, event_id, points, occurred_at) "
                        f"SELECT lead_id, rule_id, event_id, points, occurred_at FROM {STAGE_TABLE} "
                        "WHERE stored_id IS NULL")

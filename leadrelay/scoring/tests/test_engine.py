@@ -400,8 +400,8 @@ def test_on_sqlite_a_rescore_reads_events_from_the_covering_index():
 
 
 def test_a_rule_change_rescore_rewrites_only_what_changed(users):
-    """A new version that makes the pricing page worth more and renames the contact rule: the rescore replaces
-    the pricing rows, keeps every other stored row as it was (same row), rewrites only the scores of leads with
+    """A new version that makes the pricing page worth more and renames the contact rule: the rescore gives the
+    pricing rows their new points, keeps every other stored row as it was, rewrites only the scores of leads with
     a pricing view, and stores what scoring from scratch with the new rules gives. The lead page explains the
     kept rows with the rules as the new version has them."""
     from leadrelay.leads.models import Lead
@@ -437,7 +437,7 @@ def test_a_rule_change_rescore_rewrites_only_what_changed(users):
     pricing_key = pricing.rule_key
     for key, (pk, points) in after.items():
         if key[1] == pricing_key:
-            assert pk != rows_before[key][0] and points == rows_before[key][1] + 4
+            assert pk == rows_before[key][0] and points == rows_before[key][1] + 4  # updated in place
         else:
             assert (pk, points) == rows_before[key]
     with_pricing = {lead_id for lead_id, rule, _event in after if rule == pricing_key}

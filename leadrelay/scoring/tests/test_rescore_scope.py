@@ -99,14 +99,15 @@ def _labels(job):
 
 CHANGES = {
     "pricing points": ({"Pricing page": {"points": 19}}, {}, {"Pricing page"}),
-    "pricing cap": ({"Pricing page": {"daily_cap": 20}}, {}, {"Pricing page"}),
+    "pricing cap": ({"Pricing page": {"daily_cap": 15}}, {}, {"Pricing page"}),  # the 2nd view a day earns 0
+    "pricing cap 20": ({"Pricing page": {"daily_cap": 20}}, {}, {"Pricing page"}),  # the 2nd earns 5
     "pricing uncapped": ({"Pricing page": {"daily_cap": None}}, {}, {"Pricing page"}),
     "search visits": ({"Visit from search": {"points": 7, "daily_cap": 7}}, {}, {"Visit from search"}),
     "direct visits and forms": ({"Direct visit": {"points": 2}, "Form filled": {"points": 12}}, {},
                                 {"Direct visit", "Form filled"}),
     "progression bonus": ({"Read product → case study → pricing → contact": {"points": 40, "daily_cap": 40}}, {},
                           {"Read product → case study → pricing → contact"}),
-    "progression window": ({}, {"progression_window_minutes": 30}, {"Read product → case study → pricing → contact"}),
+    "progression window": ({}, {"progression_window_minutes": 30}, None),  # which contact pages earn it
     "half-life": ({}, {"half_life_days": 3}, set()),
     "a pattern": ({"Pricing page": {"patterns": "*/pricing*\n*/blog*"}}, {}, None),
     "the page rules' order": ({"Careers page (job seekers)": {"order": 0}}, {}, None),
