@@ -328,7 +328,7 @@ def contributions_sql(ruleset: RuleSet, *, lead_filter: str | Sql, compiled: Com
     sql.add("ROW_NUMBER() OVER w AS pos, ")
     # Visits are read from every relevant event (of the full rule set), so they are the same with `only`.
     sql.add(f"LAG({ts_e}) OVER w AS prev_ts, LAG(e.session_id) OVER w AS prev_sid " if visits
-            else "NULL AS prev_ts, NULL AS prev_sid ")
+            else "CAST(NULL AS double precision) AS prev_ts, CAST(NULL AS text) AS prev_sid ")
     # On SQLite `+e.type` keeps the planner off the type index (it would read every event of that type, for
     # every range) and on a (lead, occurred_at, ...) index, whose order the window then reuses.
     type_col = "+e.type" if connection.vendor == "sqlite" else "e.type"
@@ -665,6 +665,11 @@ def write_staged(*, now: dt.datetime) -> None:
     whose points changed, insert the staged rows that have no stored row, store the changed scores at `now`;
     then drop the temporary tables."""
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Each staged row finds its stored row by primary key. Left to itself the planner scans the whole
+            # table for a hash or merge join instead, which costs more with every range further up the ids.
+            cursor.execute("SET LOCAL enable_hashjoin = off")
+            cursor.execute("SET LOCAL enable_mergejoin = off")
         cursor.execute(f"DELETE FROM scoring_scorecontribution WHERE id IN (SELECT id FROM {DROP_TABLE})")
         cursor.execute(f"UPDATE scoring_scorecontribution SET points = s.points FROM {STAGE_TABLE} s "
                        "WHERE scoring_scorecontribution.id = s.stored_id AND s.points <> s.stored_points "
