@@ -239,53 +239,73 @@ def compile_rules(ruleset: RuleSet, rules: list[BehaviourRule] | None = None) ->
     )
 
 
-def _matching(ruleset: RuleSet, c: CompiledRules) -> tuple:
-    """What decides which events each rule of a rule set matches (not what they earn): two rule sets with equal
-    matching match every event to the same rule, by key."""
-    return (
-        tuple((r.rule_key, tuple(p.lower() for p in r.pattern_list), r.step) for r in c.page),
-        tuple((r.rule_key, r.source) for r in c.source),
-        tuple((r.rule_key, r.kind, r.event_name.strip().lower()) for r in c.events),
-        (c.progression.rule_key, ruleset.progression_window_minutes) if c.progression is not None else None,
-    )
-
-
-def _earnings(c: CompiledRules) -> dict[int, tuple]:
-    """By rule key: what a matched event earns (points, daily cap)."""
-    return {r.rule_key: (r.points, r.daily_cap) for r in _all_rules(c)}
+def _event_types(c: CompiledRules) -> list[str]:
+    """The event types a rule set reads; visits are worked out over these events."""
+    types = ["page_view"] if (c.page or c.source) else []
+    return types + [t for t in dict.fromkeys(EVENT_TYPE_FOR_KIND[r.kind] for r in c.events) if t not in types]
 
 
 def _all_rules(c: CompiledRules) -> list[BehaviourRule]:
     return [*c.page, *c.source, *c.events, *([c.progression] if c.progression is not None else [])]
 
 
+def _rematched(new: list[tuple], old: list[tuple]) -> tuple[set[int], set[int]]:
+    """Rules tried in order, first match wins, each given as (key, what it matches...): from the first place the
+    two lists differ, every rule may match other events. Returns (those keys of `new`, the keys of `old` that
+    `new` no longer has there)."""
+    first = next((i for i, (a, b) in enumerate(zip(new, old, strict=False)) if a != b), min(len(new), len(old)))
+    keys = {rule[0] for rule in new[first:]}
+    return keys, {rule[0] for rule in old[first:]} - keys
+
+
 @dataclass(frozen=True)
 class RescoreScope:
-    """What a rescore must work out again. `rules`: the target's rules (ids) whose contributions may differ
-    from the stored ones, or None for every rule; `all_scores`: every lead's score is recomputed (a half-life
-    changed), not only those of leads whose contributions change."""
+    """What a rescore must work out again.
+
+    `rules`: the target's rules (ids) whose contributions may differ from the stored ones (None: every rule);
+    `rescan_keys`: rule keys whose stored rows must be read in full, since the events their rule matches may have
+    changed or the rule is gone (the other scope rules' stored rows are found from their computed ones);
+    `all_scores`: every lead's score is recomputed (a half-life changed), not only those whose rows change."""
 
     rules: frozenset[int] | None
     all_scores: bool
+    rescan_keys: frozenset[int] = frozenset()
 
 
 def rescore_scope(target: RuleSet, sources: list[RuleSet], compiled: CompiledRules | None = None) -> RescoreScope:
     """What rescoring with `target` changes in contributions computed with any of `sources` (the rule sets the
-    stored rows may come from). When they all match events as the target does (same rules by key, patterns,
-    order, sources, event names, funnel steps, progression window), only the rules whose points or daily cap
-    differ in one of them are recomputed: a rule's rows depend on nothing else. Otherwise every rule is."""
+    stored rows may come from). A rule's rows depend only on what it matches and what a match earns, so the rules
+    recomputed are those whose points or daily cap differ and those whose matches may differ: page rules from
+    the first one that differs in order (first match wins; a pattern, order or funnel step changed, a rule added
+    or removed), likewise visit source and event rules, and the progression bonus when a funnel page rule is
+    among them or its window changed. Only when the events read (and so the visits) differ is every rule."""
     c = compiled or compile_rules(target)
-    matching, earn = _matching(target, c), _earnings(c)
+    earn = {r.rule_key: (r.points, r.daily_cap) for r in _all_rules(c)}
     changed: set[int] = set()
+    rescan: set[int] = set()
     for source in sources:
-        other = compile_rules(source)
-        if _matching(source, other) != matching:
+        o = compile_rules(source)
+        if _event_types(o) != _event_types(c):
             return RescoreScope(rules=None, all_scores=True)
-        other_earn = _earnings(other)
-        changed |= {key for key, value in earn.items() if other_earn.get(key) != value}
+        pages, gone = _rematched(*([(r.rule_key, tuple(p.lower() for p in r.pattern_list), r.step) for r in x.page]
+                                   for x in (c, o)))
+        rescan |= pages | gone
+        for kind in ("source", "events"):
+            keys, gone_too = _rematched(*([(r.rule_key, r.kind, r.source, r.event_name.strip().lower())
+                                           for r in getattr(x, kind)] for x in (c, o)))
+            rescan |= keys | gone_too
+        # The progression bonus reads the funnel steps of the pages' matches (and the visits, which are the same).
+        funnel_moved = any(r.step for r in (*c.page, *o.page) if r.rule_key in pages | gone)
+        progression = [(x.progression.rule_key, ruleset.progression_window_minutes) if x.progression else None
+                       for x, ruleset in ((c, target), (o, source))]
+        if progression[0] != progression[1] or funnel_moved:
+            rescan |= {p[0] for p in progression if p is not None}
+        old_earn = {r.rule_key: (r.points, r.daily_cap) for r in _all_rules(o)}
+        changed |= {key for key, value in earn.items() if old_earn.get(key) != value}
     by_key = {r.rule_key: r.pk for r in _all_rules(c)}
-    return RescoreScope(rules=frozenset(by_key[key] for key in changed),
-                        all_scores=any(s.half_life_days != target.half_life_days for s in sources))
+    return RescoreScope(rules=frozenset(by_key[key] for key in (changed | rescan) if key in by_key),
+                        all_scores=any(s.half_life_days != target.half_life_days for s in sources),
+                        rescan_keys=frozenset(rescan))
 
 
 def contributions_sql(ruleset: RuleSet, *, lead_filter: str | Sql, compiled: CompiledRules | None = None,
@@ -514,9 +534,9 @@ def stage_contributions(ruleset: RuleSet, *, id_range: tuple[int, int], now: dt.
 
     A rule change that alters one rule's points thus writes that rule's rows and the scores of the leads that
     have them. With a `scope` (rescore_scope()), only its rules' contributions are computed and compared: the
-    other rules' stored rows stand, and each scope rule still matches the events its stored rows are for (the
-    matching is the same), so its stored rows are found from the computed ones, not read for the whole range.
-    write_staged() applies the tables."""
+    other rules' stored rows stand. A scope rule whose matches are the same has a stored row only for events it
+    still matches, so those are found from the computed rows; only the rows of `scope.rescan_keys` (rules that
+    may match other events now, or are gone) are read for the whole range. write_staged() applies the tables."""
     drop_stage()
     lo, hi = int(id_range[0]), int(id_range[1])
     c = compiled or compile_rules(ruleset)
@@ -565,6 +585,13 @@ def stage_contributions(ruleset: RuleSet, *, id_range: tuple[int, int], now: dt.
             return
         cursor.execute(f"INSERT INTO {DROP_TABLE} (id, lead_id, points, ts) SELECT s.stored_id, s.lead_id, "
                        f"s.stored_points, s.ts FROM {STAGE_TABLE} s WHERE s.points = 0")
+        if scope.rescan_keys:
+            keys = ", ".join(_num(key) for key in sorted(scope.rescan_keys))
+            cursor.execute(
+                f"INSERT INTO {DROP_TABLE} (id, lead_id, points, ts) SELECT c.id, c.lead_id, c.points, "
+                f"{epoch_sql('c.occurred_at')} FROM scoring_scorecontribution c WHERE c.lead_id >= {lo} "
+                f"AND c.lead_id < {hi} AND c.rule_id IN ({keys}) "
+                f"AND c.id NOT IN (SELECT s.stored_id FROM {STAGE_TABLE} s WHERE s.stored_id IS NOT NULL)")
         # A lead's new score is its stored one, decayed to now, plus what its changed rows add or take away, each
         # decayed to now (a stored score is the sum of its rows, decayed), so only the changed rows are read.
         # When the half-life changed (or a lead has rows but was never scored), it is summed from the rows that
