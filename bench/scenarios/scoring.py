@@ -12,9 +12,12 @@
   recomputes only the rules whose rows can differ (here the pricing page). Every lead (the `rescore_leads`
   size: 100k at small scale, 1M at full: the shared leads, with the identified half of the shared 10M
   events, page views, form fills and visits from several sources) was scored before (the `scores` dataset).
-- scoring.rescore_from_scratch: the same change, then `manage.py rescore`, which works every contribution out
-  again from the events: the time any change takes that alters which events a rule matches (a URL pattern,
-  the rules' order, a rule added or removed), and a repair.
+- scoring.rescore_pattern: the about page counted as a pricing page (or no longer), applied the same way: the
+  page rules from pricing on and the progression bonus are recomputed (first match wins, and the bonus reads
+  the funnel pages).
+- scoring.rescore_from_scratch: a points change, then `manage.py rescore`, which works every contribution out
+  again from the events: the time a change takes that alters which events are read (a new kind of event
+  rule), and a repair.
 """
 
 from __future__ import annotations
@@ -178,9 +181,10 @@ def event_to_alert_worker(ctx):
     return latency_figures(samples)
 
 
-def _change_rules() -> int:
-    """A marketer's rule change: a new version of the active rule set with the pricing page worth one point more
-    (or less, every other time), made active as applying it in the UI does. Returns the new version."""
+def _change_rules(change: str = "points") -> int:
+    """A marketer's rule change, made active as applying it in the UI does: a new version of the active rule set
+    with the pricing page worth one point more (or less, every other time), or ("pattern") with the about page
+    counted as a pricing page (or no longer, every other time). Returns the new version."""
     from django.db import transaction
     from django.db.models import F
     from django.utils import timezone
@@ -190,21 +194,26 @@ def _change_rules() -> int:
 
     with transaction.atomic():
         draft = services.ruleset_create_draft(actor=None)
-        delta = 1 if draft.version % 2 else -1
-        draft.behaviour_rules.filter(patterns__contains="pricing").update(points=F("points") + delta)
+        pricing = draft.behaviour_rules.filter(patterns__contains="pricing")
+        if change == "pattern":
+            patterns = pricing.get().pattern_list
+            patterns = [p for p in patterns if p != "*/about*"] + ([] if "*/about*" in patterns else ["*/about*"])
+            pricing.update(patterns="\n".join(patterns))
+        else:
+            pricing.update(points=F("points") + (1 if draft.version % 2 else -1))
         # As ruleset_apply() does, without queueing its job: the command below runs the rescore.
         RuleSet.objects.filter(status=RuleSet.Status.ACTIVE).update(status=RuleSet.Status.ARCHIVED)
         RuleSet.objects.filter(pk=draft.pk).update(status=RuleSet.Status.ACTIVE, activated_at=timezone.now())
     return draft.version
 
 
-def _rescore_after_a_change(ctx, *options: str) -> dict:
+def _rescore_after_a_change(ctx, *options: str, change: str = "points") -> dict:
     import re
 
     from leadrelay.leads.models import Lead
     from leadrelay.scoring.models import ScoreContribution
 
-    version = _change_rules()
+    version = _change_rules(change)
     printed: list[str] = []
     seconds = ctx.run_command("rescore", "--no-progress", "--chunk", "50000", *options, output=printed)
     cpu = re.search(r"CPU: ([0-9.]+) s", printed[0])
@@ -227,6 +236,15 @@ def rescore(ctx):
     stand. `cpu_seconds` is the command's own CPU time: on SQLite that includes the database's work, on
     PostgreSQL only the client's."""
     return _rescore_after_a_change(ctx, "--changes-only")
+
+
+@scenario("scoring.rescore_pattern", title="Rescore every lead after a pattern change, as applying it does "
+          "(manage.py rescore --changes-only)", unit="s", units=RESCORE_UNITS, higher_is_better=False,
+          needs=("scores",), targets={"*:seconds": Target("<=", 60, "1M leads < 60 s", scales=("full",))})
+def rescore_pattern(ctx):
+    """Each run first changes which pages are pricing pages (the about page, in or out): the page rules from
+    pricing on and the progression bonus are recomputed, with the visits."""
+    return _rescore_after_a_change(ctx, "--changes-only", change="pattern")
 
 
 @scenario("scoring.rescore_from_scratch", title="Rescore every lead from scratch after a rule change "

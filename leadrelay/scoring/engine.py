@@ -341,7 +341,8 @@ def contributions_sql(ruleset: RuleSet, *, lead_filter: str | Sql, compiled: Com
     sql = Sql(f"WITH ev AS (SELECT e.id AS event_id, e.lead_id, e.type, e.name, e.session_id, e.occurred_at, {ts_e} AS ts, ")
     if _scoring_index() is not None:
         # Everything but the url is in the index: a row is read from the table only for an event without a path.
-        lpath = "LOWER(CASE WHEN e.path <> '' THEN e.path ELSE (SELECT u.url FROM tracking_event u WHERE u.id = e.id) END)"
+        lpath = ("LOWER(CASE WHEN e.path <> '' THEN e.path "
+                 "ELSE (SELECT u.url FROM tracking_event u WHERE u.id = e.id) END)")
     else:
         lpath = "LOWER(COALESCE(NULLIF(e.path, ''), e.url))"
     sql.add(f"{lpath} AS lpath, {tsrc} AS tsrc, ")
@@ -514,8 +515,8 @@ def update_behaviour_scores(ruleset: RuleSet, *, lead_filter_l: str, lead_filter
 
 # Bulk rescore of a lead id range: computed into a temporary table, then written in one go --------------
 
-STAGE_TABLE = "scoring_rescore_stage"  # the range's contributions, each with the stored row equal to it
-DROP_TABLE = "scoring_rescore_drop"  # ids of the range's stored rows that no staged row equals
+STAGE_TABLE = "scoring_rescore_stage"  # the range's contributions, each with its stored row (id, points) if any
+DROP_TABLE = "scoring_rescore_drop"  # the range's stored rows that no contribution stands for any more
 SCORES_TABLE = "scoring_rescore_scores"  # leads whose stored score is not the new one, with the new one
 AFFECTED_TABLE = "scoring_rescore_affected"  # with a scope: the leads whose new score is summed
 
@@ -562,15 +563,16 @@ def stage_contributions(ruleset: RuleSet, *, id_range: tuple[int, int], now: dt.
             keep = "f.awarded <> 0" + (" OR c.id IS NOT NULL" if only is not None else "")
             cursor.execute(f"CREATE TEMP TABLE {STAGE_TABLE} AS " + ctes.text + (
                 "SELECT f.lead_id, f.rule_id, f.event_id, f.awarded AS points, f.occurred_at, f.ts, c.id AS stored_id, "
-                "c.points AS stored_points FROM final f LEFT JOIN scoring_scorecontribution c ON c.event_id = f.event_id "
-                f"AND c.rule_id = f.rule_id AND c.lead_id = f.lead_id WHERE {keep}"), ctes.params)
+                "c.points AS stored_points FROM final f LEFT JOIN scoring_scorecontribution c "
+                f"ON c.event_id = f.event_id AND c.rule_id = f.rule_id AND c.lead_id = f.lead_id WHERE {keep}"),
+                ctes.params)
         if postgresql:
             cursor.execute(f"ANALYZE {STAGE_TABLE}")  # temporary tables are never analysed on their own
         cursor.execute(f"CREATE TEMP TABLE {DROP_TABLE} (id {key_type}, lead_id bigint, points double precision, "
                        "ts double precision)")
         cursor.execute(f"CREATE TEMP TABLE {SCORES_TABLE} (lead_id {key_type}, score double precision)")
         if only is None:
-            cursor.execute(
+            cursor.execute(  # (their times are not needed: the new sums below do not start from stored scores)
                 f"INSERT INTO {DROP_TABLE} (id, lead_id, points, ts) SELECT c.id, c.lead_id, c.points, 0 "
                 f"FROM scoring_scorecontribution c WHERE c.lead_id >= {lo} AND c.lead_id < {hi} "
                 f"AND c.id NOT IN (SELECT s.stored_id FROM {STAGE_TABLE} s WHERE s.stored_id IS NOT NULL)")

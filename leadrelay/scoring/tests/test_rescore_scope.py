@@ -122,7 +122,8 @@ CHANGES = {
                                PROGRESSION}),
     "a page rule removed": ({"Careers page (job seekers)": None}, {}, set()),  # its rows go, nothing to compute
     "a visit source rule removed": ({"Visit from search": None}, {},  # the journeys' search visits
-                                    {"Visit from ads", "Visit from email", "Visit from a referring site", "Direct visit"}),
+                                    {"Visit from ads", "Visit from email", "Visit from a referring site",
+                                     "Direct visit"}),
     "two visit sources swapped": ({"Visit from a referring site": {"source": "direct"},
                                    "Direct visit": {"source": "referral"}}, {},
                                   {"Visit from a referring site", "Direct visit"}),
