@@ -262,23 +262,25 @@ def _rematched(new: list[tuple], old: list[tuple]) -> tuple[set[int], set[int]]:
 class RescoreScope:
     """What a rescore must work out again.
 
-    `rules`: the target's rules (ids) whose contributions may differ from the stored ones (None: every rule);
+    `rules`: the target's rules (ids) whose contributions may differ from the stored ones;
     `rescan_keys`: rule keys whose stored rows must be read in full, since the events their rule matches may have
     changed or the rule is gone (the other scope rules' stored rows are found from their computed ones);
     `all_scores`: every lead's score is recomputed (a half-life changed), not only those whose rows change."""
 
-    rules: frozenset[int] | None
+    rules: frozenset[int]
     all_scores: bool
     rescan_keys: frozenset[int] = frozenset()
 
 
-def rescore_scope(target: RuleSet, sources: list[RuleSet], compiled: CompiledRules | None = None) -> RescoreScope:
+def rescore_scope(target: RuleSet, sources: list[RuleSet],
+                  compiled: CompiledRules | None = None) -> RescoreScope | None:
     """What rescoring with `target` changes in contributions computed with any of `sources` (the rule sets the
     stored rows may come from). A rule's rows depend only on what it matches and what a match earns, so the rules
     recomputed are those whose points or daily cap differ and those whose matches may differ: page rules from
     the first one that differs in order (first match wins; a pattern, order or funnel step changed, a rule added
     or removed), likewise visit source and event rules, and the progression bonus when a funnel page rule is
-    among them or its window changed. Only when the events read (and so the visits) differ is every rule."""
+    among them or its window changed. Only when the events read (and so the visits) differ is every rule:
+    then None."""
     c = compiled or compile_rules(target)
     earn = {r.rule_key: (r.points, r.daily_cap) for r in _all_rules(c)}
     changed: set[int] = set()
@@ -286,7 +288,7 @@ def rescore_scope(target: RuleSet, sources: list[RuleSet], compiled: CompiledRul
     for source in sources:
         o = compile_rules(source)
         if _event_types(o) != _event_types(c):
-            return RescoreScope(rules=None, all_scores=True)
+            return None
         pages, gone = _rematched(*([(r.rule_key, tuple(p.lower() for p in r.pattern_list), r.step) for r in x.page]
                                    for x in (c, o)))
         rescan |= pages | gone
@@ -540,9 +542,8 @@ def stage_contributions(ruleset: RuleSet, *, id_range: tuple[int, int], now: dt.
     may match other events now, or are gone) are read for the whole range. write_staged() applies the tables."""
     drop_stage()
     lo, hi = int(id_range[0]), int(id_range[1])
-    c = compiled or compile_rules(ruleset)
     only = scope.rules if scope is not None else None
-    ctes = contributions_sql(ruleset, lead_filter=lead_filter_sql("e.lead_id", id_range=id_range), compiled=c,
+    ctes = contributions_sql(ruleset, lead_filter=lead_filter_sql("e.lead_id", id_range=id_range), compiled=compiled,
                              only=only)
     postgresql = connection.vendor == "postgresql"
     key_type = "bigint PRIMARY KEY" if postgresql else "INTEGER PRIMARY KEY"

@@ -6,7 +6,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from django.db.models import Case, F, FloatField, QuerySet, Value, When
+from django.db.models import Case, F, FloatField, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Power
 from django.utils import timezone
 
@@ -53,6 +53,22 @@ def territory_rules() -> QuerySet[TerritoryRule]:
 
 def rescore_jobs() -> QuerySet[RescoreJob]:
     return RescoreJob.objects.select_related("ruleset", "created_by").order_by("-created_at", "-id")
+
+
+def rulesets_of_stored_rows() -> list[RuleSet]:
+    """The rule sets the stored contributions can have been computed with.
+
+    Every row is written with the rule set active when it is written: scoring reads it under the leads' locks,
+    and a rescore range checks that its rule set is still active in the transaction that writes
+    (services._hold_active), so a superseded rescore stops. A finished rescore left every lead with its rule
+    set's rows; since it started, only rule sets activated after that have been active. Before any finished rescore, any rule set
+    that was ever active may have written rows."""
+    sets = RuleSet.objects.exclude(status=RuleSet.Status.DRAFT)
+    done = (RescoreJob.objects.filter(status=RescoreJob.Status.DONE, started_at__isnull=False)
+            .order_by("-started_at").first())
+    if done is not None:
+        sets = sets.filter(Q(pk=done.ruleset_id) | Q(activated_at__gt=done.started_at) | Q(activated_at__isnull=True))
+    return list(sets)
 
 
 def rescore_job_recomputed(job: RescoreJob) -> list[str] | None:

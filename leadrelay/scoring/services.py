@@ -54,6 +54,7 @@ from leadrelay.scoring.selectors import (
     behaviour_score_now,
     recent_notable_pages,
     ruleset_active,
+    rulesets_of_stored_rows,
 )
 
 logger = logging.getLogger(__name__)
@@ -661,29 +662,12 @@ def rescore_job_create(*, actor: User | None, ruleset: RuleSet | None = None, fr
                                      from_scratch=from_scratch)
 
 
-def rulesets_of_stored_rows() -> list[RuleSet]:
-    """The rule sets the stored contributions can have been computed with.
-
-    Every row is written with the rule set active when it is written: scoring reads it under the leads' locks,
-    and a rescore range checks that its rule set is still active in the transaction that writes (_hold_active),
-    so a superseded rescore stops. A finished rescore left every lead with its rule set's rows; since it
-    started, only rule sets activated after that have been active. Before any finished rescore, any rule set
-    that was ever active may have written rows."""
-    sets = RuleSet.objects.exclude(status=RuleSet.Status.DRAFT)
-    done = (RescoreJob.objects.filter(status=RescoreJob.Status.DONE, started_at__isnull=False)
-            .order_by("-started_at").first())
-    if done is not None:
-        sets = sets.filter(Q(pk=done.ruleset_id) | Q(activated_at__gt=done.started_at) | Q(activated_at__isnull=True))
-    return list(sets)
-
-
 def rescore_scope(job: RescoreJob, compiled) -> engine.RescoreScope | None:
     """What the job recomputes: None (everything) for a job from scratch, else engine.rescore_scope() against
     every rule set the stored rows can come from."""
     if job.from_scratch:
         return None
-    scope = engine.rescore_scope(job.ruleset, rulesets_of_stored_rows(), compiled=compiled)
-    return None if scope.rules is None else scope
+    return engine.rescore_scope(job.ruleset, rulesets_of_stored_rows(), compiled=compiled)
 
 
 def _rescore_range(ruleset: RuleSet, compiled, scope, lo: int, hi: int, now: dt.datetime) -> int:

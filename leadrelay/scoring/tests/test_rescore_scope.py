@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadrelay.core.testing import LeadFactory
-from leadrelay.scoring import engine, services
+from leadrelay.scoring import engine, selectors, services
 from leadrelay.scoring.models import BehaviourRule, RescoreJob, RuleSet, ScoreContribution
 from leadrelay.scoring.selectors import behaviour_score_now
 from leadrelay.scoring.testing import default_ruleset, make_event
@@ -206,18 +206,18 @@ def test_rows_an_unfinished_rescore_left_are_recomputed_by_the_next_one(users):
 def test_the_rule_sets_of_stored_rows_are_the_last_finished_rescores_and_those_applied_since(users):
     marketing = users["marketing"]
     v1 = _active_since_t0()
-    assert services.rulesets_of_stored_rows() == [v1]
+    assert selectors.rulesets_of_stored_rows() == [v1]
     v2 = _draft(marketing)
     with time_machine.travel(NOW, tick=False):
         queued = services.ruleset_apply(actor=marketing, ruleset=v2)
-    assert {s.pk for s in services.rulesets_of_stored_rows()} == {v1.pk, v2.pk}  # v2's rescore has not run
+    assert {s.pk for s in selectors.rulesets_of_stored_rows()} == {v1.pk, v2.pk}  # v2's rescore has not run
     with time_machine.travel(NOW + dt.timedelta(minutes=1), tick=False):
         assert services.rescore_job_run(job_id=queued.pk).status == "done"
-    assert [s.pk for s in services.rulesets_of_stored_rows()] == [v2.pk]
+    assert [s.pk for s in selectors.rulesets_of_stored_rows()] == [v2.pk]
     v3 = _draft(marketing)
     with time_machine.travel(NOW + dt.timedelta(minutes=2), tick=False):
         services.ruleset_apply(actor=marketing, ruleset=v3)
-    assert {s.pk for s in services.rulesets_of_stored_rows()} == {v2.pk, v3.pk}
+    assert {s.pk for s in selectors.rulesets_of_stored_rows()} == {v2.pk, v3.pk}
 
 
 def test_rescore_scope_compares_what_rules_match_and_what_they_earn(users):
@@ -237,7 +237,7 @@ def test_rescore_scope_compares_what_rules_match_and_what_they_earn(users):
     assert engine.rescore_scope(draft, [v1]).rules == {pricing.pk, direct.pk}
     _set(draft, "Direct visit", source="direct")
     BehaviourRule.objects.create(ruleset=draft, kind="custom", label="Trial", event_name="trial", points=9, order=99)
-    assert engine.rescore_scope(draft, [v1]).rules is None  # a new rule: its events and the visits may change
+    assert engine.rescore_scope(draft, [v1]) is None  # a new rule: its events and the visits may change
 
 
 @pytest.mark.django_db(transaction=True)

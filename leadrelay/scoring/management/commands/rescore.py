@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from leadrelay.scoring import services
+from leadrelay.scoring import selectors, services
 from leadrelay.scoring.models import RescoreJob
 
 
@@ -49,10 +49,7 @@ class Command(BaseCommand):
         seconds = (job.finished_at - job.started_at).total_seconds()
         # This process's CPU time is the database's work too on SQLite (it runs in-process): a figure that
         # holds on a busy machine, where the wall time does not.
-        if job.recomputed_rules is None:
-            recomputed = "every rule"
-        else:
-            labels = dict(job.ruleset.behaviour_rules.values_list("pk", "label"))
-            recomputed = ", ".join(labels.get(pk, str(pk)) for pk in job.recomputed_rules) or "no rule"
+        labels = selectors.rescore_job_recomputed(job)
+        recomputed = "every rule" if labels is None else ", ".join(labels) or "no rule"
         self.stdout.write(f"Rescored {job.total} leads in {seconds:.1f} s (this process's CPU: {cpu:.1f} s; "
                           f"recomputed: {recomputed}); {job.new_mqls} became MQL.")
